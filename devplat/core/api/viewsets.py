@@ -1,0 +1,74 @@
+"""The base viewset: a queryset restricted per HTTP method, 404 for what the caller may not see.
+
+GET views need `view`, POST `add`, PUT/PATCH `change`, DELETE `delete` (as NetBox's `HTTP_ACTIONS`). An object the
+caller cannot see answers 404, so ids cannot be probed; one the caller can see but not change answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import QuerySet
+from django.http import Http404
+from rest_framework import exceptions, viewsets
+from rest_framework.request import Request
+
+from devplat.core.actor import Face, update_actor
+
+HTTP_ACTIONS = {
+    "GET": "view",
+    "HEAD": "view",
+    "OPTIONS": "view",
+    "POST": "add",
+    "PUT": "change",
+    "PATCH": "change",
+    "DELETE": "delete",
+}
+
+
+class RestrictedViewSetMixin:
+    """Mix into a DRF viewset whose model's queryset has `restrict(user, action)`."""
+
+    queryset: ClassVar[QuerySet[Any]]
+    write_scope: ClassVar[str] = "admin"
+    request: Request
+    kwargs: dict[str, Any]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # Authentication is done: the audit log from here on names the real caller and the token it used.
+        update_actor(
+            user_id=request.user.pk,
+            username=request.user.get_username(),
+            token_key_id=getattr(request.auth, "key_id", "") or "",
+            face=Face.API,
+        )
+
+    @property
+    def restrict_action(self) -> str:
+        return HTTP_ACTIONS.get(self.request.method or "GET", "view")
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.queryset.all().restrict(self.request.user, self.restrict_action)  # type: ignore[attr-defined]
+
+    def get_object(self) -> Any:
+        try:
+            return super().get_object()  # type: ignore[misc]
+        except Http404:
+            if self.restrict_action != "view":
+                visible = self.queryset.all().restrict(self.request.user, "view")  # type: ignore[attr-defined]
+                lookup = self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or "pk")
+                field = getattr(self, "lookup_field", "pk")
+                if lookup is not None and visible.filter(**{field: lookup}).exists():
+                    raise exceptions.PermissionDenied(
+                        f"You may view this object but not {self.restrict_action} it; ask a team admin for that role."
+                    ) from None
+            raise
+
+
+class RestrictedModelViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
+    pass
+
+
+class RestrictedReadOnlyViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    pass

@@ -1,0 +1,9 @@
+"""Errors every face understands: the API turns them into 403/404 problems, the CLI into messages and exit codes."""
+
+
+class NotFound(Exception):
+    """The object does not exist, or the caller may not see it (the two are not told apart)."""
+
+
+class Forbidden(Exception):
+    """The caller may see the object but not do this to it; the message says who may."""

@@ -1,0 +1,16 @@
+"""Task conventions: thin tasks, and late acknowledgement only for tasks declared idempotent.
+
+With `acks_late`, a task whose worker dies is delivered again; that is only safe when running it twice is the same
+as running it once. So `idempotent_task` is the one way to ask for late acks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from devplat.celery import app
+
+
+def idempotent_task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    return app.task(acks_late=True, **options)

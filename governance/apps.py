@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class GovernanceConfig(AppConfig):
+    """Layer 1: the append-only audit log (and later policies and compliance)."""
+
+    name = "governance"
+
+    def ready(self) -> None:
+        from devplat.core.cli import registry
+        from governance.cli import AuditNoun
+
+        registry.register(AuditNoun())
