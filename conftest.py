@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -13,8 +14,15 @@ from identity.tests.factories import ApiTokenFactory, MembershipFactory, TeamFac
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
-    """Throttle counters and heartbeats live in Redis; each test starts from none."""
-    cache.clear()
+    """Throttle counters and heartbeats live in Redis; each test starts from none.
+
+    Only this run's keys are deleted (they share a per-run prefix): `cache.clear()` would flush the whole Redis
+    database, including other test runs' keys and queues on a shared server.
+    """
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    for key in client.scan_iter(match=f"{prefix}:*", count=500):
+        client.delete(key)
 
 
 @pytest.fixture
