@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from devplat.core.errors import Forbidden, NotFound
 from devplat.core.querysets import require_platform_admin
@@ -22,7 +22,7 @@ def team_for(user: Any, name: str, action: str = "view") -> Team:
     return team
 
 
-def user_named(username: str) -> AbstractBaseUser:
+def user_named(username: str) -> User:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise NotFound(

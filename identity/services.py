@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -69,7 +69,7 @@ def team_delete(*, team: Team) -> None:
         ApiToken.objects.filter(owner=bot, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
-def _sync_role_permissions(team: Team, user: AbstractBaseUser, role: str | None) -> None:
+def _sync_role_permissions(team: Team, user: User, role: str | None) -> None:
     for perm in TEAM_ADMIN_PERMISSIONS:
         if role == MembershipRoleChoices.ADMIN:
             assign_perm(perm, user, team)
@@ -78,7 +78,7 @@ def _sync_role_permissions(team: Team, user: AbstractBaseUser, role: str | None)
 
 
 @transaction.atomic
-def membership_set(*, team: Team, user: AbstractBaseUser, role: str) -> Membership:
+def membership_set(*, team: Team, user: User, role: str) -> Membership:
     """Add `user` to `team` with `role`, or change the role of an existing member."""
     if role not in MembershipRoleChoices.values:
         raise ValidationError(
@@ -107,7 +107,7 @@ def membership_set(*, team: Team, user: AbstractBaseUser, role: str) -> Membersh
 
 
 @transaction.atomic
-def membership_remove(*, team: Team, user: AbstractBaseUser) -> None:
+def membership_remove(*, team: Team, user: User) -> None:
     membership = Membership.objects.filter(team=team, user=user).first()
     if membership is None:
         raise ValidationError({"user": f"{user.get_username()!r} is not a member of team {team.name!r}."})
@@ -140,7 +140,7 @@ def namespace_release(*, ownership: NamespaceOwnership) -> None:
 
 
 @transaction.atomic
-def team_service_account(*, team: Team) -> AbstractBaseUser:
+def team_service_account(*, team: Team) -> User:
     """The team's own user, which owns tokens that act for the team rather than for a person."""
     team = Team.objects.select_for_update().get(pk=team.pk)
     if team.service_account is not None:
@@ -177,11 +177,11 @@ class IssuedToken:
 @transaction.atomic
 def token_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     scope: str = TokenScopeChoices.READ,
     description: str = "",
     expires_at: datetime.datetime | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> IssuedToken:
     if scope not in TokenScopeChoices.values:
         raise ValidationError({"scope": f"Unknown scope {scope!r}; use one of: {', '.join(TokenScopeChoices.values)}."})

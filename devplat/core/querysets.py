@@ -7,7 +7,7 @@ users see nothing; everyone else sees what `restrict_for` allows, which by defau
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from django.db import models
 from guardian.shortcuts import get_objects_for_user
@@ -35,7 +35,7 @@ class RestrictedQuerySet(models.QuerySet):
         """What a signed-in, non-admin user may `action`; models override this with their ownership rule."""
         opts = self.model._meta
         perm = f"{opts.app_label}.{action}_{opts.model_name}"
-        return get_objects_for_user(user, perm, klass=self, accept_global_perms=True, with_superuser=False)
+        return cast(Self, get_objects_for_user(user, perm, klass=self, accept_global_perms=True, with_superuser=False))
 
 
 RestrictedManager = models.Manager.from_queryset(RestrictedQuerySet)

@@ -90,8 +90,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         detail = _flatten(exc.detail)
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        extra["retry_after"] = int(exc.wait) + 1
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        extra["retry_after"] = int(wait) + 1
     response.data = problem(response.status_code, detail, code=str(code), instance=instance, **extra)
     response.content_type = PROBLEM_CONTENT_TYPE
     return response

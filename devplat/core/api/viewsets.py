@@ -6,7 +6,7 @@ caller cannot see answers 404, so ids cannot be probed; one the caller can see b
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -26,16 +26,19 @@ HTTP_ACTIONS = {
 }
 
 
-class RestrictedViewSetMixin:
+if TYPE_CHECKING:
+    _ViewSetBase = viewsets.GenericViewSet
+else:
+    _ViewSetBase = object
+
+
+class RestrictedViewSetMixin(_ViewSetBase):
     """Mix into a DRF viewset whose model's queryset has `restrict(user, action)`."""
 
-    queryset: ClassVar[QuerySet[Any]]
     write_scope: ClassVar[str] = "admin"
-    request: Request
-    kwargs: dict[str, Any]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        super().initial(request, *args, **kwargs)
         # Authentication is done: the audit log from here on names the real caller and the token it used.
         update_actor(
             user_id=request.user.pk,
@@ -49,14 +52,15 @@ class RestrictedViewSetMixin:
         return HTTP_ACTIONS.get(self.request.method or "GET", "view")
 
     def get_queryset(self) -> QuerySet[Any]:
+        assert self.queryset is not None, f"{type(self).__name__} needs a queryset"  # noqa: S101 (a programming error)
         return self.queryset.all().restrict(self.request.user, self.restrict_action)  # type: ignore[attr-defined]
 
     def get_object(self) -> Any:
         try:
-            return super().get_object()  # type: ignore[misc]
+            return super().get_object()
         except Http404:
             if self.restrict_action != "view":
-                visible = self.queryset.all().restrict(self.request.user, "view")  # type: ignore[attr-defined]
+                visible = self.queryset.all().restrict(self.request.user, "view")  # type: ignore[union-attr]
                 lookup = self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or "pk")
                 field = getattr(self, "lookup_field", "pk")
                 if lookup is not None and visible.filter(**{field: lookup}).exists():

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 
 class CliError(Exception):
@@ -49,7 +49,7 @@ class Output:
 @dataclass
 class Invocation:
     args: argparse.Namespace
-    user: AbstractBaseUser | None
+    user: User | None
     output: str
     progress: Callable[[str], None]
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import io
 import json
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import Any, Protocol
 
 import yaml
 from rich import box
@@ -13,6 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from devplat.core.cli.registry import Output
+
+
+class Writer(Protocol):
+    def write(self, text: str, /) -> Any: ...
 
 
 def _plain(value: Any) -> Any:
@@ -35,17 +40,19 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def table(rows: list[dict[str, Any]], columns: Sequence[str], stream: IO[str]) -> None:
-    console = Console(file=stream, width=200, highlight=False, soft_wrap=True, color_system=None)
+def table(rows: list[dict[str, Any]], columns: Sequence[str], stream: Writer) -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, highlight=False, soft_wrap=True, color_system=None)
     grid = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in columns:
         grid.add_column(column.upper().replace("_", " "), overflow="fold")
     for row in rows:
         grid.add_row(*(_cell(row.get(column)) for column in columns))
     console.print(grid)
+    stream.write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
 
-def render(result: Output, output: str, stream: IO[str]) -> None:
+def render(result: Output, output: str, stream: Writer) -> None:
     if output in ("json", "yaml"):
         data = _plain(result.data if result.data is not None else result.rows)
         if output == "json":

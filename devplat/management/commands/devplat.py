@@ -12,8 +12,7 @@ import os
 import sys
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
@@ -86,11 +85,11 @@ class Command(BaseCommand):
         self.stderr.write(f"error: {message}")
         sys.exit(code)
 
-    def _acting_user(self, name: str | None) -> AbstractBaseUser:
+    def _acting_user(self, name: str | None) -> User:
         name = name or os.environ.get("DEVPLAT_USER", "")
         if not name:
             raise CliError("say who is acting: pass --as USERNAME or set DEVPLAT_USER.")
-        user = get_user_model().objects.filter(username=name).first()
+        user = User.objects.filter(username=name).first()
         if user is None:
             raise CliError(f"no user named {name!r}; check --as/DEVPLAT_USER, or create the user in the admin.")
         if not user.is_active:
