@@ -14,7 +14,7 @@ from governance.models import AuditEvent
 class AuditEventAdmin(admin.ModelAdmin):
     """The audit log, read-only: the database refuses changes anyway."""
 
-    list_display = ("seq", "time", "actor_username", "actor_token", "face", "action", "target_type", "target_repr")
+    list_display = ("seq", "time", "actor_username", "face", "action", "target_repr")
     list_filter = ("face", "action", "target_type")
     search_fields = ("actor_username", "action", "target_repr", "request_id", "target_id")
     date_hierarchy = "time"

@@ -21,7 +21,8 @@ def face_for_path(path: str) -> str:
 
 
 class ActorMiddleware:
-    """Sets the actor for the request; authentication middleware and the API base refine the user later."""
+    """Sets the actor for the request: the session's user (admin, browser), refined by the API base after DRF
+    authenticates a token."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -29,7 +30,7 @@ class ActorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         supplied = request.headers.get("X-Request-ID", "")
         request_id = supplied if _REQUEST_ID.match(supplied) else new_request_id()
-        with acting(actor_for(None, face=face_for_path(request.path), request_id=request_id)):
+        with acting(actor_for(request.user, face=face_for_path(request.path), request_id=request_id)):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
