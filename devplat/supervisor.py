@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     env = dict(os.environ)
     env.setdefault("DEVPLAT_ENV", "development")
+    embedded_servers = not (env.get("DATABASE_URL") and env.get("REDIS_URL"))
     try:
         _servers(env)
         _prepare(env)
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             break
     _say("stopping")
     _stop(children)
-    _say("stopped; embedded servers stop as this process exits")
+    _say("stopped" + ("; the embedded servers stop as this process exits" if embedded_servers else ""))
     return exit_code
 
 
