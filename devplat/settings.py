@@ -1,7 +1,7 @@
 """devplat settings, read from the environment (twelve-factor, as Nautobot does).
 
 `DEVPLAT_ENV` picks the profile: `development` (the default, what `make run` uses), `test` (what pytest uses, see
-`devplat.settings.test`) or `production` (refuses to start without the variables a real deployment must set).
+`devplat.settings_test`) or `production` (refuses to start without the variables a real deployment must set).
 Every variable is listed with its default in the README's configuration table.
 """
 
@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from devplat import embedded
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEVPLAT_ENV = env.str("DEVPLAT_ENV", default="development")
