@@ -156,8 +156,14 @@ class TokensNoun(Noun):
     def revoke(self, inv: Invocation) -> Output:
         ident = inv.args.token
         visible = ApiToken.objects.restrict(inv.user, "delete").select_related("owner")
-        token = visible.filter(pk=int(ident)).first() if ident.isdigit() else visible.filter(key_id=ident).first()
+        # A key id is 16 hex digits and may be all decimal digits, so it is tried first; ids are bigints.
+        token = visible.filter(key_id=ident).first()
+        if token is None and ident.isdigit() and int(ident) < 2**63:
+            token = visible.filter(pk=int(ident)).first()
         if token is None:
             raise CliError(f"no token {ident!r} that you can revoke; see `devplat tokens list --all`.")
+        if token.status != "active":
+            when = token.revoked_at if token.revoked_at is not None else token.expires_at
+            raise CliError(f"token {token.key_id} is already {token.status} (since {when:%Y-%m-%d %H:%M:%SZ}).")
         services.token_revoke(token=token)
         return Output(data=token_row(token), message=f"token {token.key_id} revoked")

@@ -13,4 +13,5 @@ from devplat.celery import app
 
 
 def idempotent_task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
-    return app.task(acks_late=True, **options)
+    """A task that is safe to run twice: acknowledged after it finishes, so a lost worker's task is redelivered."""
+    return app.task(acks_late=True, idempotent=True, **options)

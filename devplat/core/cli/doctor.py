@@ -34,10 +34,18 @@ def check_redis() -> tuple[str, str]:
 
 
 def check_worker() -> tuple[str, str]:
-    replies = celery_app.control.ping(timeout=1.5)
+    """A worker counts only if it consumes our queue: on a shared Redis, other installations' workers answer too."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    replies = celery_app.control.inspect(timeout=1.5).active_queues() or {}
     if not replies:
         return FAIL, "no Celery worker answered; start one with `celery -A devplat worker` (make run does)"
-    return OK, f"{len(replies)} worker(s): " + ", ".join(sorted(name for reply in replies for name in reply))
+    serving = sorted(name for name, queues in replies.items() if any(q.get("name") == queue for q in queues or ()))
+    if not serving:
+        return FAIL, (
+            f"{len(replies)} worker(s) answered but none consumes the queue {queue!r}; "
+            f"start one with `celery -A devplat worker -Q {queue}`"
+        )
+    return OK, f"{len(serving)} worker(s) on queue {queue}: " + ", ".join(serving)
 
 
 def check_migrations() -> tuple[str, str]:

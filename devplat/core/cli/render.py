@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import io
 import json
 from collections.abc import Sequence
@@ -21,6 +22,9 @@ class Writer(Protocol):
 
 
 def _plain(value: Any) -> Any:
+    """Values YAML's safe dumper accepts: choices (str enums such as an argparse default) become their value."""
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
     if isinstance(value, datetime.datetime):
         return value.isoformat()
     if isinstance(value, dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -29,15 +29,28 @@ def _validation_message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """A usage error is one line like every other error (no usage dump), pointing at the help; exit code 2."""
+    parser.exit(2, f"error: {message}; see `{parser.prog} --help`.\n")
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        _usage_error(self, message)
+
+
 class Command(BaseCommand):
     help = "devplat's command line: `devplat <noun> <verb> [options]`. Try `devplat teams --help`."
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.error = lambda message: _usage_error(parser, message)  # type: ignore[method-assign]
+        return parser
+
     def add_arguments(self, parser: CommandParser) -> None:
-        common = argparse.ArgumentParser(add_help=False)
+        common = _ArgumentParser(add_help=False)
         common.add_argument("--as", dest="acting_as", metavar="USER", help="Act as this user (default: $DEVPLAT_USER).")
-        noun_parsers = parser.add_subparsers(
-            dest="noun", metavar="<noun>", required=True, parser_class=argparse.ArgumentParser
-        )
+        noun_parsers = parser.add_subparsers(dest="noun", metavar="<noun>", required=True, parser_class=_ArgumentParser)
         for noun in nouns():
             noun_parser = noun_parsers.add_parser(noun.name, help=noun.help, description=noun.help)
             verb_parsers = noun_parser.add_subparsers(dest="verb", metavar="<verb>", required=not noun.default_verb)
