@@ -6,6 +6,6 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "devplat.settings")
 
-app = Celery("devplat")
+app = Celery("devplat", task_cls="devplat.core.tasks:ActorTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -44,12 +44,14 @@ def _explain(what: str, exc: BaseException, data_dir: Path) -> EmbeddedServerErr
         hint = f"the disk holding {data_dir} is full; free some space and try again"
     elif isinstance(exc, PermissionError):
         hint = f"{data_dir} is not writable; fix its permissions or set DEVPLAT_DATA_DIR to another folder"
+    elif isinstance(exc, NotADirectoryError | FileExistsError):
+        hint = f"a file stands where {data_dir} should be a folder; move it away or set DEVPLAT_DATA_DIR elsewhere"
     else:
-        hint = (
-            f"see the log under {data_dir}; if a previous run was killed, stop any server still using that folder, "
-            f"or set {'DATABASE_URL' if what == 'PostgreSQL' else 'REDIS_URL'} to use an external server"
-        )
-    return EmbeddedServerError(f"The embedded {what} could not start ({exc}): {hint}.")
+        hint = f"see the log under {data_dir}; if a previous run was killed, stop any server still using that folder"
+    external = "DATABASE_URL" if what == "PostgreSQL" else "REDIS_URL"
+    return EmbeddedServerError(
+        f"The embedded {what} could not start ({exc}): {hint}; or set {external} to use an external server."
+    )
 
 
 def _quiet_platformdirs() -> None:
@@ -133,7 +135,7 @@ def redis_url(data_dir: Path, *, throwaway: bool = False) -> str:
                 _start_redis(redis_dir, socket_path, persist=not throwaway)
             _update_handles(redis_dir, add=os.getpid())
     except (OSError, subprocess.SubprocessError) as exc:
-        raise _explain("Redis", exc, redis_dir) from exc
+        raise _explain("Redis", exc, data_dir) from exc
     atexit.register(_release_redis, redis_dir, os.getpid())
     return f"unix://{socket_path}"
 

@@ -14,6 +14,7 @@ import pytest
 from django.core.cache import cache
 
 from devplat.celery import app
+from devplat.core.actor import Actor, Face, acting, current_actor
 from devplat.core.cli.doctor import check_worker
 from devplat.tasks import HEARTBEAT_KEY, heartbeat, ping
 from devplat.tests.support import REPO_ROOT, call_devplat, subprocess_env
@@ -36,6 +37,19 @@ def test_reliability_settings():
     assert conf.task_acks_late is False
     assert conf.task_reject_on_worker_lost is True
     assert conf.broker_connection_retry_on_startup is True
+
+
+@app.task(name="devplat.tests.who_acts")
+def _who_acts() -> list[str]:
+    actor = current_actor()
+    return [actor.face, actor.request_id, actor.username]
+
+
+def test_tasks_run_as_the_system_actor_with_the_task_id_as_request_id():
+    """What a task audits names the face `system` and the task that did it, not whoever ran before."""
+    with acting(Actor(face=Face.CLI, username="alice", request_id="cli-request")):
+        assert _who_acts.apply(task_id="task-42").get() == ["system", "task-42", ""]
+        assert current_actor().username == "alice"  # restored once the task is done
 
 
 def test_late_acks_only_for_tasks_declared_idempotent():
