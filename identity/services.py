@@ -59,6 +59,8 @@ def team_update(*, team: Team, display_name: str | None = None, description: str
 @transaction.atomic
 def team_delete(*, team: Team) -> None:
     """Delete a team with its group, memberships and namespace ownerships; its service account is deactivated."""
+    # Read the team afresh: the caller's instance may predate its service account (created on first use).
+    team = Team.objects.select_for_update(of=("self",)).select_related("group", "service_account").get(pk=team.pk)
     audit_record(action="team.delete", target=team, before=team_snapshot(team))
     group, bot = team.group, team.service_account
     team.delete()
@@ -146,7 +148,11 @@ def team_service_account(*, team: Team) -> User:
     if team.service_account is not None:
         return team.service_account
     user_model = get_user_model()
-    bot = user_model.objects.create(username=f"{team.name}{SERVICE_ACCOUNT_SUFFIX}", is_active=True)
+    username = f"{team.name}{SERVICE_ACCOUNT_SUFFIX}"
+    if user_model.objects.filter(username=username).exists():
+        # Taken, e.g. by the (deactivated, kept for the record) account of a deleted team of the same name.
+        username = f"{username}-{team.pk}"
+    bot = user_model.objects.create(username=username, is_active=True)
     bot.set_unusable_password()
     bot.save()
     team.service_account = bot

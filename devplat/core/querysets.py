@@ -35,7 +35,11 @@ class RestrictedQuerySet(models.QuerySet):
         """What a signed-in, non-admin user may `action`; models override this with their ownership rule."""
         opts = self.model._meta
         perm = f"{opts.app_label}.{action}_{opts.model_name}"
-        return cast(Self, get_objects_for_user(user, perm, klass=self, accept_global_perms=True, with_superuser=False))
+        if user.has_perm(perm):
+            # A model-wide grant (to the user or one of their groups) covers every row. Checked here because
+            # guardian ignores `accept_global_perms` when `with_superuser=False`.
+            return self
+        return cast(Self, get_objects_for_user(user, perm, klass=self, accept_global_perms=False, with_superuser=False))
 
 
 RestrictedManager = models.Manager.from_queryset(RestrictedQuerySet)

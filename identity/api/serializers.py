@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from identity.choices import MembershipRoleChoices, TokenScopeChoices
-from identity.models import ApiToken, Membership, NamespaceOwnership, Team
+from identity.models import ApiToken, Membership, NamespaceOwnership, Team, dns_label
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -34,6 +34,8 @@ class NamespaceSerializer(serializers.ModelSerializer):
         model = NamespaceOwnership
         fields = ["namespace", "created_at"]
         read_only_fields = ["created_at"]
+        # No unique validator: `namespace_assign` checks ownership, names the owning team and is idempotent.
+        extra_kwargs = {"namespace": {"validators": [dns_label]}}
 
 
 class TeamSerializer(serializers.ModelSerializer):

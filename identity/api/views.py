@@ -124,6 +124,7 @@ class TeamViewSet(RestrictedModelViewSet):
     queryset = Team.objects.prefetch_related("memberships__user", "namespaces")
     serializer_class = TeamSerializer
     lookup_field = "name"
+    forbidden_hints = {"change": "ask one of the team admins", "delete": "only platform admins delete teams"}
     lookup_value_regex = "[a-z0-9-]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     filterset_fields = ["name"]

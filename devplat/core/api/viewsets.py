@@ -36,6 +36,8 @@ class RestrictedViewSetMixin(_ViewSetBase):
     """Mix into a DRF viewset whose model's queryset has `restrict(user, action)`."""
 
     write_scope: ClassVar[str] = "admin"
+    # What to tell a caller who can see an object but not act on it, per action; the default fits most models.
+    forbidden_hints: ClassVar[dict[str, str]] = {}
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -61,11 +63,12 @@ class RestrictedViewSetMixin(_ViewSetBase):
         except Http404:
             if self.restrict_action != "view":
                 visible = self.queryset.all().restrict(self.request.user, "view")  # type: ignore[union-attr]
-                lookup = self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or "pk")
                 field = getattr(self, "lookup_field", "pk")
+                lookup = self.kwargs.get(getattr(self, "lookup_url_kwarg", None) or field)  # as DRF's get_object
                 if lookup is not None and visible.filter(**{field: lookup}).exists():
+                    hint = self.forbidden_hints.get(self.restrict_action, "ask a platform admin")
                     raise exceptions.PermissionDenied(
-                        f"You may view this object but not {self.restrict_action} it; ask a team admin for that role."
+                        f"You can see this object but may not {self.restrict_action} it: {hint}."
                     ) from None
             raise
 
