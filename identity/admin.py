@@ -72,11 +72,6 @@ class TeamAdmin(GuardedModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Team) -> None:
         services.team_delete(team=obj)
 
-    def log_addition(self, *args: Any) -> None:
-        """The service wrote the audit event; Django's own LogEntry would repeat it."""
-
-    log_change = log_deletions = log_addition
-
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
@@ -96,11 +91,6 @@ class MembershipAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
         services.membership_remove(team=obj.team, user=obj.user)
 
-    def log_addition(self, *args: Any) -> None:
-        """Audited by the service."""
-
-    log_change = log_deletions = log_addition
-
 
 @admin.register(NamespaceOwnership)
 class NamespaceOwnershipAdmin(admin.ModelAdmin):
@@ -118,11 +108,6 @@ class NamespaceOwnershipAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: NamespaceOwnership) -> None:
         services.namespace_release(ownership=obj)
-
-    def log_addition(self, *args: Any) -> None:
-        """Audited by the service."""
-
-    log_change = log_deletions = log_addition
 
 
 @admin.register(ApiToken)
@@ -161,7 +146,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             expires_at=obj.expires_at,
             created_by=request.user,
         )
-        obj.pk = issued.token.pk
+        obj.pk, obj.key_id, obj.created_at = issued.token.pk, issued.token.key_id, issued.token.created_at
         messages.warning(request, f"Token created: {issued.plaintext} (shown once: copy it now).")
 
     @admin.action(description="Revoke selected tokens")
@@ -169,11 +154,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             services.token_revoke(token=token)
         messages.success(request, f"Revoked {queryset.count()} token(s).")
-
-    def log_addition(self, *args: Any) -> None:
-        """Audited by the service."""
-
-    log_change = log_deletions = log_addition
 
 
 # Users keep their stock pages, audited like every other admin change.
