@@ -204,9 +204,32 @@ def stop_redis(pidfile: Path) -> None:
             time.sleep(0.02)
 
 
+THROWAWAY_PREFIX = "devplat-test-"
+
+
 def throwaway_dir() -> Path:
     """A fresh folder for one test run's servers, so test runs never touch `make run` data or each other."""
-    path = Path(tempfile.mkdtemp(prefix="devplat-test-"))
+    _reap_orphaned_throwaways()
+    path = Path(tempfile.mkdtemp(prefix=THROWAWAY_PREFIX))
     path.chmod(0o755)  # the embedded PostgreSQL runs as its own system user when we are root
     atexit.register(shutil.rmtree, path, True)
     return path
+
+
+def _reap_orphaned_throwaways() -> None:
+    """Stop and remove the servers of earlier test runs that were killed before they could clean up.
+
+    A run ended by SIGKILL or SIGTERM skips its exit hooks; without this its servers would run until reboot.
+    """
+    import psutil
+
+    for old in Path(tempfile.gettempdir()).glob(f"{THROWAWAY_PREFIX}*"):
+        handle_files = [old / "redis" / "handles.json", old / "postgres" / ".handle_pids.json"]
+        pids = [pid for f in handle_files if f.exists() for pid in json.loads(f.read_text() or "[]")]
+        if not pids or any(psutil.pid_exists(pid) for pid in pids):
+            continue  # still in use, or still starting up (no handle written yet)
+        stop_redis(old / "redis" / "redis.pid")
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError, IndexError):
+            postmaster = int((old / "postgres" / "postmaster.pid").read_text().split()[0])
+            os.kill(postmaster, signal.SIGINT)  # PostgreSQL's fast shutdown
+        shutil.rmtree(old, ignore_errors=True)

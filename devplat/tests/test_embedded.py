@@ -104,3 +104,28 @@ def test_a_start_failure_says_what_to_do(tmp_path, start, setting):
     assert str(not_a_folder) in message
     assert setting in message  # the way out: use an external server
     assert not_a_folder.read_text() == "a file where the data folder should be"
+
+
+KILLED_RUN = """
+import os, signal
+from devplat import embedded
+data = embedded.throwaway_dir()
+embedded.redis_url(data, throwaway=True)
+embedded.postgres_url(data, cleanup="delete")
+print(data, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # a test run killed before its exit hooks could stop anything
+"""
+
+
+def test_servers_of_a_killed_test_run_are_reaped_by_the_next():
+    killed = subprocess.run([sys.executable, "-c", KILLED_RUN], cwd=REPO_ROOT, capture_output=True, text=True)
+    orphan = Path(killed.stdout.strip())
+    redis_pid = int((orphan / "redis" / "redis.pid").read_text())
+    postgres_pid = int((orphan / "postgres" / "postmaster.pid").read_text().split()[0])
+    assert psutil.pid_exists(redis_pid) and psutil.pid_exists(postgres_pid)  # left running by the killed run
+
+    fresh = embedded.throwaway_dir()
+
+    assert fresh != orphan
+    assert _exited(redis_pid) and _exited(postgres_pid)
+    assert not orphan.exists()
