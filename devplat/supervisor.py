@@ -65,7 +65,6 @@ def _prepare(env: dict[str, str]) -> None:
 
     _say("applying migrations")
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
     user_model = get_user_model()
     if not user_model.objects.filter(username=DEMO_USER).exists():
         user_model.objects.create_superuser(DEMO_USER, f"{DEMO_USER}@devplat.local", DEMO_PASSWORD)
