@@ -162,7 +162,7 @@ class TokensNoun(Noun):
             token = visible.filter(pk=int(ident)).first()
         if token is None:
             raise CliError(f"no token {ident!r} that you can revoke; see `devplat tokens list --all`.")
-        if token.status != "active":
+        if not token.is_active:
             when = token.revoked_at if token.revoked_at is not None else token.expires_at
             raise CliError(f"token {token.key_id} is already {token.status} (since {when:%Y-%m-%d %H:%M:%SZ}).")
         services.token_revoke(token=token)
