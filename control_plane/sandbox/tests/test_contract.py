@@ -1,0 +1,557 @@
+"""The sandbox against the official `kubernetes` client: what the Kubernetes API concepts documentation promises.
+
+Each test drives the sandbox over real HTTP with the client's typed APIs, `CustomObjectsApi`, `DynamicClient` or
+`watch.Watch`, the way devplat's own code and third-party tools will.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+
+import pytest
+from kubernetes import client, dynamic, watch
+from kubernetes.client.rest import ApiException
+
+from control_plane.sandbox.runner import Sandbox
+
+GROUP = "example.devplat.io"
+
+
+@pytest.fixture
+def api_client(sandbox: Sandbox):
+    configuration = client.Configuration()
+    configuration.host = sandbox.url
+    configuration.retries = False  # urllib3 would otherwise retry 429s itself, hiding what the server answered
+    with client.ApiClient(configuration) as api:
+        yield api
+
+
+@pytest.fixture
+def core(api_client) -> client.CoreV1Api:
+    return client.CoreV1Api(api_client)
+
+
+@pytest.fixture
+def namespace(core) -> str:
+    core.create_namespace({"metadata": {"name": "demo"}})
+    return "demo"
+
+
+def widget_crd(*, required: bool = True) -> dict:
+    spec_schema = {
+        "type": "object",
+        "properties": {
+            "size": {"type": "string", "enum": ["small", "large"], "default": "small"},
+            "replicas": {"type": "integer", "minimum": 1},
+            "owner": {"type": "string"},
+        },
+    }
+    if required:
+        spec_schema["required"] = ["owner"]
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "categories": ["composite"]},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": spec_schema,
+                                "status": {
+                                    "type": "object",
+                                    "properties": {
+                                        "conditions": {
+                                            "type": "array",
+                                            "x-kubernetes-list-type": "map",
+                                            "x-kubernetes-list-map-keys": ["type"],
+                                            "items": {
+                                                "type": "object",
+                                                "properties": {
+                                                    "type": {"type": "string"},
+                                                    "status": {"type": "string"},
+                                                },
+                                            },
+                                        }
+                                    },
+                                },
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+@pytest.fixture
+def widgets(api_client, namespace):
+    client.ApiextensionsV1Api(api_client).create_custom_resource_definition(widget_crd())
+    return client.CustomObjectsApi(api_client)
+
+
+def widget(name: str, **spec) -> dict:
+    return {
+        "apiVersion": f"{GROUP}/v1",
+        "kind": "Widget",
+        "metadata": {"name": name},
+        "spec": {"owner": "payments", **spec},
+    }
+
+
+def cm(name: str, labels: dict | None = None) -> dict:
+    return {"metadata": {"name": name, "labels": labels or {}}, "data": {"k": "v"}}
+
+
+# Discovery.
+
+
+def test_discovery_lists_builtin_kinds_and_crd_kinds_appear_and_vanish(api_client, widgets):
+    dyn = dynamic.DynamicClient(api_client)
+    deployments = dyn.resources.get(api_version="apps/v1", kind="Deployment")
+    assert deployments.name == "deployments" and deployments.namespaced
+    assert dyn.resources.get(api_version=f"{GROUP}/v1", kind="Widget").name == "widgets"
+    resources = client.CoreV1Api(api_client).get_api_resources().resources
+    assert {"pods", "pods/status", "namespaces", "secrets"} <= {r.name for r in resources}
+    assert client.VersionApi(api_client).get_code().git_version.startswith("v1.")
+
+    client.ApiextensionsV1Api(api_client).delete_custom_resource_definition(f"widgets.{GROUP}")
+    groups = {g.name for g in client.ApisApi(api_client).get_api_versions().groups}
+    assert GROUP not in groups
+
+
+# Reads.
+
+
+def test_label_selectors_support_every_operator(core, namespace):
+    for name, labels in (("a", {"tier": "web", "env": "prod"}), ("b", {"tier": "db"}), ("c", {})):
+        core.create_namespaced_config_map(namespace, cm(name, labels))
+
+    def names(selector: str) -> set[str]:
+        return {i.metadata.name for i in core.list_namespaced_config_map(namespace, label_selector=selector).items}
+
+    assert names("tier=web") == {"a"}
+    assert names("tier==web") == {"a"}
+    assert names("tier!=web") == {"b", "c"}
+    assert names("tier in (web,db)") == {"a", "b"}
+    assert names("tier notin (web)") == {"b", "c"}
+    assert names("tier") == {"a", "b"}
+    assert names("!tier") == {"c"}
+    assert names("tier,env=prod") == {"a"}
+    with pytest.raises(ApiException) as error:
+        core.list_namespaced_config_map(namespace, label_selector="tier in (web")
+    assert error.value.status == 400
+
+
+def test_field_selectors_on_name_and_namespace(core, namespace):
+    core.create_namespace({"metadata": {"name": "other"}})
+    core.create_namespaced_config_map(namespace, cm("x"))
+    core.create_namespaced_config_map("other", cm("x"))
+    core.create_namespaced_config_map(namespace, cm("y"))
+    everywhere = core.list_config_map_for_all_namespaces(field_selector="metadata.name=x").items
+    assert sorted(i.metadata.namespace for i in everywhere) == ["demo", "other"]
+    assert [
+        i.metadata.name
+        for i in core.list_config_map_for_all_namespaces(
+            field_selector="metadata.namespace=demo,metadata.name!=x"
+        ).items
+    ] == ["y"]
+
+
+def test_list_kind_and_api_version_are_set_as_a_real_server_sets_them(api_client, core, widgets, namespace):
+    core.create_namespaced_config_map(namespace, cm("a"))
+    widgets.create_namespaced_custom_object(GROUP, "v1", namespace, "widgets", widget("w"))
+    raw = core.list_namespaced_config_map(namespace, _preload_content=False)
+    body = json.loads(raw.data)
+    assert (body["kind"], body["apiVersion"]) == ("ConfigMapList", "v1")
+    assert "kind" not in body["items"][0]  # built-in list items carry no type; the list does
+    listed = widgets.list_namespaced_custom_object(GROUP, "v1", namespace, "widgets")
+    assert (listed["kind"], listed["apiVersion"]) == ("WidgetList", f"{GROUP}/v1")
+    assert listed["items"][0]["kind"] == "Widget"
+
+
+def test_pagination_is_one_consistent_snapshot_under_concurrent_writes(sandbox, core, namespace):
+    sandbox.api.bulk_load(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i:04d}", "namespace": namespace}}
+        for i in range(1200)
+    )
+    first = core.list_namespaced_config_map(namespace, limit=500)
+    assert first.metadata.remaining_item_count == 700
+    snapshot_rv = first.metadata.resource_version
+    core.delete_namespaced_config_map("cm-0900", namespace)  # changes after the first page ...
+    core.create_namespaced_config_map(namespace, cm("cm-9999"))
+    core.patch_namespaced_config_map("cm-1100", namespace, {"data": {"changed": "yes"}})
+    names = [i.metadata.name for i in first.items]
+    page = first
+    while page.metadata._continue:
+        page = core.list_namespaced_config_map(namespace, limit=500, _continue=page.metadata._continue)
+        assert page.metadata.resource_version == snapshot_rv
+        names += [i.metadata.name for i in page.items]
+        changed = [i for i in page.items if i.metadata.name == "cm-1100"]
+        assert not changed or changed[0].data is None  # ... are not seen by later pages
+    assert names == [f"cm-{i:04d}" for i in range(1200)]
+    assert page.metadata.remaining_item_count is None
+
+
+def test_stale_continue_token_is_410_expired_with_an_inconsistent_continue(sandbox, core, namespace):
+    for i in range(5):
+        core.create_namespaced_config_map(namespace, cm(f"c{i}"))
+    first = core.list_namespaced_config_map(namespace, limit=2)
+    core.create_namespaced_config_map(namespace, cm("later"))
+    sandbox.api.store.compact()
+    with pytest.raises(ApiException) as error:
+        core.list_namespaced_config_map(namespace, limit=2, _continue=first.metadata._continue)
+    assert error.value.status == 410
+    status = json.loads(error.value.body)
+    assert status["reason"] == "Expired"
+    fresh = core.list_namespaced_config_map(namespace, limit=10, _continue=status["metadata"]["continue"])
+    assert [i.metadata.name for i in fresh.items] == ["c2", "c3", "c4", "later"]
+
+
+# Watch.
+
+
+def test_watch_from_a_list_resource_version_sees_only_later_events(core, namespace):
+    core.create_namespaced_config_map(namespace, cm("before"))
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+
+    def writes() -> None:
+        time.sleep(0.2)
+        core.create_namespaced_config_map(namespace, cm("after"))
+        core.patch_namespaced_config_map("after", namespace, {"data": {"k": "v2"}})
+        core.delete_namespaced_config_map("after", namespace)
+
+    threading.Thread(target=writes).start()
+    seen = []
+    for event in watch.Watch().stream(
+        core.list_namespaced_config_map, namespace, resource_version=rv, timeout_seconds=2, _request_timeout=5
+    ):
+        seen.append((event["type"], event["object"].metadata.name))
+        if len(seen) == 3:
+            break
+    assert seen == [("ADDED", "after"), ("MODIFIED", "after"), ("DELETED", "after")]
+
+
+def test_bookmarks_carry_the_newest_resource_version(sandbox, core, namespace):
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.create_namespace({"metadata": {"name": "elsewhere"}})  # moves the global resourceVersion on
+    newest = core.read_namespace("elsewhere").metadata.resource_version
+    stream = watch.Watch().stream(
+        core.list_namespaced_config_map,
+        namespace,
+        resource_version=rv,
+        allow_watch_bookmarks=True,
+        timeout_seconds=2,
+        _request_timeout=5,
+    )
+    bookmark = next(e for e in stream if e["type"] == "BOOKMARK")
+    assert bookmark["raw_object"]["metadata"]["resourceVersion"] == newest
+
+
+def test_watch_timeout_seconds_ends_the_stream(core, namespace):
+    started = time.monotonic()
+    events = list(
+        watch.Watch().stream(core.list_namespaced_config_map, namespace, timeout_seconds=1, _request_timeout=5)
+    )
+    assert events == []
+    assert 0.9 <= time.monotonic() - started < 4
+
+
+def test_send_initial_events_ends_with_the_initial_events_end_bookmark(core, namespace):
+    core.create_namespaced_config_map(namespace, cm("one"))
+    core.create_namespaced_config_map(namespace, cm("two"))
+    stream = watch.Watch().stream(
+        core.list_namespaced_config_map,
+        namespace,
+        send_initial_events=True,
+        allow_watch_bookmarks=True,
+        resource_version_match="NotOlderThan",
+        resource_version="",
+        timeout_seconds=2,
+        _request_timeout=5,
+    )
+    events = []
+    for event in stream:
+        events.append(event)
+        if event["type"] == "BOOKMARK":
+            break
+    assert [(e["type"], e["raw_object"]["metadata"].get("name")) for e in events[:2]] == [
+        ("ADDED", "one"),
+        ("ADDED", "two"),
+    ]
+    assert events[-1]["raw_object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+def test_watch_from_a_compacted_resource_version_gets_410(sandbox, core, namespace):
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.create_namespaced_config_map(namespace, cm("a"))
+    sandbox.api.store.compact()
+    with pytest.raises(ApiException) as error:
+        for _ in watch.Watch().stream(
+            core.list_namespaced_config_map, namespace, resource_version=rv, timeout_seconds=2, _request_timeout=5
+        ):
+            pass
+    assert error.value.status == 410
+
+
+def test_watch_with_a_label_selector_sees_objects_leave_and_enter_it(core, namespace):
+    core.create_namespaced_config_map(namespace, cm("m", {"team": "a"}))
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.patch_namespaced_config_map("m", namespace, {"metadata": {"labels": {"team": "b"}}})
+    core.patch_namespaced_config_map("m", namespace, {"metadata": {"labels": {"team": "a"}}})
+    stream = watch.Watch().stream(
+        core.list_namespaced_config_map,
+        namespace,
+        label_selector="team=a",
+        resource_version=rv,
+        timeout_seconds=1,
+        _request_timeout=5,
+    )
+    assert [e["type"] for e in stream] == ["DELETED", "ADDED"]
+
+
+# Writes.
+
+
+def test_create_generate_name_and_already_exists(core, namespace):
+    made = core.create_namespaced_config_map(namespace, {"metadata": {"generateName": "job-"}})
+    assert made.metadata.name.startswith("job-") and len(made.metadata.name) == 9
+    assert made.metadata.uid and made.metadata.creation_timestamp and made.metadata.resource_version
+    with pytest.raises(ApiException) as error:
+        core.create_namespaced_config_map(namespace, {"metadata": {"name": made.metadata.name}})
+    assert error.value.status == 409 and '"reason":"AlreadyExists"' in error.value.body.replace(" ", "")
+
+
+def test_namespaced_objects_need_their_namespace(core):
+    with pytest.raises(ApiException) as error:
+        core.create_namespaced_config_map("missing", cm("a"))
+    assert error.value.status == 404
+    assert (
+        'namespaces \\"missing\\" not found' in error.value.body or 'namespaces "missing" not found' in error.value.body
+    )
+
+
+def test_replace_with_a_stale_resource_version_is_a_conflict(core, namespace):
+    made = core.create_namespaced_config_map(namespace, cm("a"))
+    core.patch_namespaced_config_map("a", namespace, {"data": {"k": "new"}})
+    made.data = {"k": "mine"}
+    with pytest.raises(ApiException) as error:
+        core.replace_namespaced_config_map("a", namespace, made)
+    assert error.value.status == 409 and "the object has been modified" in error.value.body
+
+
+def test_merge_json_and_strategic_merge_patches(api_client, namespace):
+    apps = client.AppsV1Api(api_client)
+    containers = [{"name": "web", "image": "web:1"}, {"name": "sidecar", "image": "proxy:1"}]
+    apps.create_namespaced_deployment(
+        namespace,
+        {
+            "metadata": {"name": "d"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "d"}},
+                "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": containers}},
+            },
+        },
+    )
+    # The typed client sends a strategic merge patch for a dict body: containers merge by name.
+    patched = apps.patch_namespaced_deployment(
+        "d", namespace, {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "web:2"}]}}}}
+    )
+    assert [(c.name, c.image) for c in patched.spec.template.spec.containers] == [
+        ("web", "web:2"),
+        ("sidecar", "proxy:1"),
+    ]
+    json_patched = apps.patch_namespaced_deployment(
+        "d", namespace, [{"op": "replace", "path": "/spec/replicas", "value": 3}]
+    )
+    assert json_patched.spec.replicas == 3
+    assert json_patched.metadata.generation == 3
+
+
+def test_strategic_merge_patch_of_a_custom_resource_is_415(sandbox, widgets, namespace):
+    widgets.create_namespaced_custom_object(GROUP, "v1", namespace, "widgets", widget("w"))
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    connection.request(
+        "PATCH",
+        f"/apis/{GROUP}/v1/namespaces/{namespace}/widgets/w",
+        body=b'{"spec":{"size":"large"}}',
+        headers={"Content-Type": "application/strategic-merge-patch+json"},
+    )
+    response = connection.getresponse()
+    assert response.status == 415
+    assert json.loads(response.read())["reason"] == "UnsupportedMediaType"
+    connection.close()
+
+
+def test_server_side_apply_creates_tracks_owners_and_reports_conflicts(api_client, widgets, namespace):
+    dyn = dynamic.DynamicClient(api_client)
+    resource = dyn.resources.get(api_version=f"{GROUP}/v1", kind="Widget")
+    body = widget("w", replicas=2)
+    created = resource.server_side_apply(body=body, namespace=namespace, field_manager="devplat")
+    assert created.spec.replicas == 2
+    managers = {entry["manager"] for entry in created.to_dict()["metadata"]["managedFields"]}
+    assert managers == {"devplat"}
+
+    with pytest.raises(ApiException) as error:
+        resource.server_side_apply(body=widget("w", replicas=5), namespace=namespace, field_manager="other")
+    assert error.value.status == 409
+    assert 'conflict with \\"devplat\\"' in error.value.body or 'conflict with "devplat"' in error.value.body
+
+    forced = resource.server_side_apply(
+        body=widget("w", replicas=5), namespace=namespace, field_manager="other", force_conflicts=True
+    )
+    assert forced.spec.replicas == 5
+
+
+def test_dry_run_writes_nothing(core, namespace):
+    core.create_namespaced_config_map(namespace, cm("dry"), dry_run="All")
+    assert core.list_namespaced_config_map(namespace).items == []
+    core.create_namespaced_config_map(namespace, cm("kept"))
+    core.delete_namespaced_config_map("kept", namespace, dry_run="All")
+    core.patch_namespaced_config_map("kept", namespace, {"data": {"k": "dry"}}, dry_run="All")
+    assert core.read_namespaced_config_map("kept", namespace).data == {"k": "v"}
+
+
+def test_status_subresource_and_generation(widgets, namespace):
+    made = widgets.create_namespaced_custom_object(GROUP, "v1", namespace, "widgets", widget("w"))
+    assert made["metadata"]["generation"] == 1 and "status" not in made
+    status = {"conditions": [{"type": "Ready", "status": "True"}]}
+    with_status = widgets.patch_namespaced_custom_object_status(
+        GROUP, "v1", namespace, "widgets", "w", {"status": status, "spec": {"size": "large"}}
+    )
+    assert with_status["status"] == status
+    assert with_status["spec"]["size"] == "small"  # the status subresource ignores spec
+    assert with_status["metadata"]["generation"] == 1
+    spec_changed = widgets.patch_namespaced_custom_object(
+        GROUP, "v1", namespace, "widgets", "w", {"spec": {"size": "large"}, "status": {"conditions": []}}
+    )
+    assert spec_changed["metadata"]["generation"] == 2
+    assert spec_changed["status"] == status  # the main resource ignores status
+
+
+def test_finalizers_hold_deletion_until_removed(core, namespace):
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "f", "finalizers": ["devplat.io/hold"]}})
+    core.delete_namespaced_config_map("f", namespace)
+    held = core.read_namespaced_config_map("f", namespace)
+    assert held.metadata.deletion_timestamp is not None
+    core.patch_namespaced_config_map("f", namespace, {"metadata": {"finalizers": None}})
+    with pytest.raises(ApiException) as error:
+        core.read_namespaced_config_map("f", namespace)
+    assert error.value.status == 404
+
+
+def test_deletecollection_with_a_label_selector(core, namespace):
+    for name, team in (("a", "x"), ("b", "x"), ("c", "y")):
+        core.create_namespaced_config_map(namespace, cm(name, {"team": team}))
+    core.delete_collection_namespaced_config_map(namespace, label_selector="team=x")
+    assert [i.metadata.name for i in core.list_namespaced_config_map(namespace).items] == ["c"]
+
+
+def test_garbage_collection_deletes_dependents_of_a_deleted_owner(core, namespace):
+    owner = core.create_namespaced_config_map(namespace, cm("owner"))
+    reference = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid}
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "child", "ownerReferences": [reference]}})
+    core.delete_namespaced_config_map("owner", namespace)
+    assert core.list_namespaced_config_map(namespace).items == []
+
+
+def test_deleting_a_namespace_deletes_its_contents(core, namespace):
+    core.create_namespaced_config_map(namespace, cm("a"))
+    core.delete_namespace(namespace)
+    with pytest.raises(ApiException) as error:
+        core.read_namespace(namespace)
+    assert error.value.status == 404
+    assert core.list_config_map_for_all_namespaces().items == []
+
+
+# CRD schemas.
+
+
+def test_crd_schema_is_enforced_with_defaults_and_pruning(widgets, namespace):
+    with pytest.raises(ApiException) as error:
+        widgets.create_namespaced_custom_object(
+            GROUP,
+            "v1",
+            namespace,
+            "widgets",
+            {"apiVersion": f"{GROUP}/v1", "kind": "Widget", "metadata": {"name": "bad"}, "spec": {"size": "huge"}},
+        )
+    assert error.value.status == 422
+    assert "spec.owner" in error.value.body and "spec.size" in error.value.body
+    made = widgets.create_namespaced_custom_object(
+        GROUP, "v1", namespace, "widgets", {**widget("ok"), "spec": {"owner": "p", "colour": "red"}}
+    )
+    assert made["spec"] == {"owner": "p", "size": "small"}
+
+
+def test_strict_field_validation_refuses_unknown_fields(api_client, widgets, namespace):
+    with pytest.raises(ApiException) as error:
+        widgets.create_namespaced_custom_object(
+            GROUP,
+            "v1",
+            namespace,
+            "widgets",
+            {**widget("s"), "spec": {"owner": "p", "colour": "red"}},
+            field_validation="Strict",
+        )
+    assert error.value.status == 400 and "colour" in error.value.body
+
+
+def test_deleting_a_crd_removes_its_objects_and_resources(api_client, widgets, namespace):
+    widgets.create_namespaced_custom_object(GROUP, "v1", namespace, "widgets", widget("w"))
+    client.ApiextensionsV1Api(api_client).delete_custom_resource_definition(f"widgets.{GROUP}")
+    with pytest.raises(ApiException) as error:
+        widgets.list_namespaced_custom_object(GROUP, "v1", namespace, "widgets")
+    assert error.value.status == 404
+
+
+# Faults and HTTP.
+
+
+def test_injected_429_carries_retry_after(sandbox, core, namespace):
+    sandbox.api.faults.fail_next(1, 429, retry_after=3)
+    with pytest.raises(ApiException) as error:
+        core.list_namespaced_config_map(namespace)
+    assert error.value.status == 429 and error.value.headers["Retry-After"] == "3"
+    assert core.list_namespaced_config_map(namespace).items == []  # only the next request failed
+
+
+def test_dropped_watch_ends_the_client_stream(sandbox, core, namespace):
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    stream = watch.Watch().stream(
+        core.list_namespaced_config_map, namespace, resource_version=rv, timeout_seconds=30, _request_timeout=10
+    )
+    threading.Timer(0.3, sandbox.api.faults.drop_watches).start()
+    started = time.monotonic()
+    with pytest.raises(Exception):  # noqa: B017 - urllib3 reports a cut stream with several exception types
+        list(stream)
+    assert time.monotonic() - started < 5
+
+
+def test_keep_alive_connection_survives_error_responses_with_bodies(sandbox, namespace):
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    connection.request(
+        "POST",
+        "/api/v1/namespaces/demo/nothings",
+        body=b'{"metadata": {"name": "x"}}',
+        headers={"Content-Type": "application/json"},
+    )
+    first = connection.getresponse()
+    assert first.status == 404
+    first.read()
+    connection.request("GET", f"/api/v1/namespaces/{namespace}")
+    second = connection.getresponse()
+    assert second.status == 200 and b'"name":"demo"' in second.read()
+    connection.close()
