@@ -6,3 +6,11 @@ class ControlPlaneConfig(AppConfig):
 
     name = "control_plane"
     verbose_name = "control plane"
+
+    def ready(self) -> None:
+        from control_plane.cli import ClustersNoun
+        from control_plane.sandbox.cli import SandboxNoun
+        from devplat.core.cli import registry
+
+        registry.register(ClustersNoun())
+        registry.register(SandboxNoun())

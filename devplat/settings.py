@@ -7,6 +7,7 @@ Every variable is listed with its default in the README's configuration table.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -205,6 +206,38 @@ if PRODUCTION and not DEVPLAT_TOKEN_PEPPERS:
     raise ImproperlyConfigured(
         "DEVPLAT_TOKEN_PEPPERS must be set when DEVPLAT_ENV=production, e.g. '1:<random secret>'."
     )
+
+# --- Clusters --------------------------------------------------------------------------------------------------------
+# Fernet keys that encrypt cluster credentials at rest, newest first: "new,old". New ciphertext uses the first key and
+# every key still decrypts, so a key is rotated by putting a new one first, running `devplat clusters rotate-keys`,
+# then removing the old one. Keys live in the environment (or a KMS feeding it), never in the database.
+DEVPLAT_CLUSTER_KEYS = env.list(
+    "DEVPLAT_CLUSTER_KEYS", default=[] if PRODUCTION else ["ZGV2cGxhdC1kZXZlbG9wbWVudC1jbHVzdGVyLWtleSE="]
+)
+if PRODUCTION and not DEVPLAT_CLUSTER_KEYS:
+    raise ImproperlyConfigured(
+        "DEVPLAT_CLUSTER_KEYS must be set when DEVPLAT_ENV=production: Fernet keys, newest first; make one with "
+        "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+    )
+# Cluster API servers on loopback (the sandbox) are for development and tests; production refuses them.
+DEVPLAT_ALLOW_LOOPBACK_CLUSTERS = env.bool("DEVPLAT_ALLOW_LOOPBACK_CLUSTERS", default=not PRODUCTION)
+
+
+def _networks(name: str) -> list[str]:
+    """CIDRs from the environment, checked at start-up: a typo fails here, not as a refused cluster later."""
+    values = env.list(name, default=[])
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {value!r} is not a network; give CIDRs like 10.20.0.0/16,fd12::/48."
+            ) from None
+    return values
+
+
+# Private networks whose cluster API servers admins may register; link-local and metadata addresses never pass.
+DEVPLAT_CLUSTER_ALLOWED_NETWORKS = _networks("DEVPLAT_CLUSTER_ALLOWED_NETWORKS")
 
 # --- Celery ----------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = celery_redis_url(REDIS_URL)

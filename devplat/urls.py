@@ -19,6 +19,7 @@ admin.site.index_title = "Platform administration"
 
 api_v1 = [
     path("", include("identity.api.urls")),
+    path("", include("control_plane.api.urls")),
 ]
 
 urlpatterns = [
