@@ -32,8 +32,10 @@ lint: install
 	$(BIN)/lint-imports
 	$(MAKE) typecheck
 
+## mypy's Django plugin imports the test settings; placeholder URLs keep it from starting throwaway servers.
 typecheck: install
-	$(BIN)/mypy
+	DATABASE_URL=$${DATABASE_URL:-postgres://typecheck@db.invalid/devplat} \
+	REDIS_URL=$${REDIS_URL:-redis://redis.invalid:6379/0} $(BIN)/mypy
 
 fmt: install
 	$(BIN)/ruff format .
@@ -49,6 +51,7 @@ migrations-check: install
 deploy-check: install
 	DEVPLAT_ENV=production SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	ALLOWED_HOSTS=devplat.example.com DEVPLAT_TOKEN_PEPPERS=1:$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))') \
+	DEVPLAT_CLUSTER_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	DATABASE_URL=$${DATABASE_URL:-postgres://devplat@db.invalid/devplat} REDIS_URL=$${REDIS_URL:-redis://redis.invalid:6379/0} \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 

@@ -2,13 +2,15 @@
 
 Starts the private PostgreSQL and Redis when DATABASE_URL / REDIS_URL are not set, migrates, makes sure the demo
 admin exists, then runs the web server, one Celery worker and beat as child processes with the servers' URLs in
-their environment. Ctrl-C (or any child dying) stops every child and then the embedded servers, so nothing is
-left running.
+their environment. When no real cluster is registered and DEVPLAT_KUBECONFIG is not set, it also runs the sandbox
+Kubernetes API server with the demo seed (its state kept under .devplat/sandbox/) and registers it as cluster
+`sandbox`. Ctrl-C (or any child dying) stops every child and then the embedded servers, so nothing is left running.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -25,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_USER = "admin"
 DEMO_PASSWORD = "devplat-admin"  # noqa: S105 (the documented local demo login, printed at start)
 STOP_GRACE_SECONDS = 10
+SANDBOX_CLUSTER = "sandbox"
+SANDBOX_START_SECONDS = 30
 
 
 def _say(message: str) -> None:
@@ -72,6 +76,72 @@ def _prepare(env: dict[str, str]) -> None:
     connections.close_all()
 
 
+def _devplat(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`manage.py devplat ARGS` as the demo admin: the supervisor reaches domain apps only through their CLI."""
+    argv = [sys.executable, "manage.py", "devplat", *args]
+    acting = {**env, "DEVPLAT_USER": DEMO_USER}
+    return subprocess.run(argv, cwd=ROOT, env=acting, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+
+
+def _clusters(env: dict[str, str]) -> dict[str, str]:
+    """Registered cluster names and their API servers."""
+    listed = _devplat(env, "clusters", "list", "-o", "json")
+    if listed.returncode != 0:
+        raise SystemExit(f"devplat | error: could not list clusters: {listed.stderr.strip()}")
+    return {row["name"]: row["server"] for row in json.loads(listed.stdout)}
+
+
+def _register_cluster(env: dict[str, str], name: str, *args: str) -> None:
+    added = _devplat(env, "clusters", "add", name, *args)
+    if added.returncode != 0:
+        raise SystemExit(f"devplat | error: could not register cluster {name!r}: {added.stderr.strip()}")
+    _say(f"registered cluster {name!r}")
+
+
+def _register_sandbox(env: dict[str, str], url: str, folder: Path) -> None:
+    """Cluster `sandbox` points at this run's sandbox; re-registered when its port changed since the last run."""
+    server = _clusters(env).get(SANDBOX_CLUSTER)
+    if server == url:
+        return
+    if server is not None:
+        _devplat(env, "clusters", "remove", SANDBOX_CLUSTER)
+    token = folder / "token"
+    token.write_text("sandbox\n")  # the sandbox checks no token; a cluster needs a credential
+    _register_cluster(
+        env, SANDBOX_CLUSTER, "--server", url, "--token-file", str(token), "--label", "devplat.io/sandbox=true"
+    )
+
+
+def _start_sandbox(env: dict[str, str], port: int, folder: Path) -> Child:
+    """`devplat sandbox serve --seed demo` as a child; returns once it serves, or raises SystemExit."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kubeconfig = folder / "kubeconfig"
+    kubeconfig.unlink(missing_ok=True)
+    argv = [
+        sys.executable,
+        "manage.py",
+        "devplat",
+        "sandbox",
+        "serve",
+        "--seed",
+        "demo",
+        "--port",
+        str(port),
+        "--state",
+        str(folder / "state.json"),
+        "--kubeconfig-out",
+        str(kubeconfig),
+    ]
+    child = Child("sandbox", argv, env)
+    deadline = time.monotonic() + SANDBOX_START_SECONDS
+    while not kubeconfig.exists():
+        if child.process.poll() is not None or time.monotonic() > deadline:
+            _stop([child])
+            raise SystemExit("devplat | error: the sandbox did not start (its output is above)")
+        time.sleep(0.1)
+    return child
+
+
 class Child:
     """One supervised process in its own process group, its output prefixed with its name."""
 
@@ -109,10 +179,37 @@ def _stop(children: list[Child]) -> None:
         child.signal(signal.SIGKILL)  # anything the child left in its group
 
 
+def _cluster_source(env: dict[str, str], sandbox_port: int, folder: Path) -> list[Child]:
+    """Register DEVPLAT_KUBECONFIG's cluster, or start the sandbox when no real cluster is registered."""
+    kubeconfig = env.get("DEVPLAT_KUBECONFIG")
+    if kubeconfig:
+        name = env.get("DEVPLAT_CLUSTER_NAME", "default")
+        if name not in _clusters(env):
+            _register_cluster(env, name, "--kubeconfig", kubeconfig)
+        return []
+    if set(_clusters(env)) - {SANDBOX_CLUSTER}:
+        return []
+    if not _port_free("127.0.0.1", sandbox_port):
+        raise SystemExit(f"devplat | error: the sandbox's port {sandbox_port} is in use; set DEVPLAT_SANDBOX_PORT.")
+    child = _start_sandbox(env, sandbox_port, folder)
+    url = f"http://127.0.0.1:{sandbox_port}"
+    try:
+        _register_sandbox(env, url, folder)
+    except SystemExit:
+        _stop([child])
+        raise
+    _say(
+        f"sandbox cluster at {url}: a Kubernetes API emulator with demo data, not a real cluster "
+        f"(kubectl: export KUBECONFIG={folder / 'kubeconfig'})"
+    )
+    return [child]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("DEVPLAT_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEVPLAT_PORT", "8000")))
+    parser.add_argument("--sandbox-port", type=int, default=int(os.environ.get("DEVPLAT_SANDBOX_PORT", "8001")))
     args = parser.parse_args(argv)
 
     if not _port_free(args.host, args.port):
@@ -128,9 +225,17 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"error: {exc}")
         return 1
 
+    children: list[Child] = []
+    sandbox_folder = Path(env.get("DEVPLAT_DATA_DIR", ROOT / ".devplat")) / "sandbox"
+    try:
+        children += _cluster_source(env, args.sandbox_port, sandbox_folder)
+    except SystemExit as exc:
+        print(exc, flush=True)
+        return 1
+
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "devplat"]
-    children = [
+    children += [
         Child("web", [python, "manage.py", "runserver", f"{args.host}:{args.port}", "--noreload"], env),
         Child("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"], env),
         Child("beat", [*celery, "beat", "--loglevel", "INFO"], env),
