@@ -53,14 +53,19 @@ class WriteResult:
     warnings: list[str] = field(default_factory=list)
 
 
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+
 class ApiServer:
-    """Catalog + store + fault controls. One instance is one cluster."""
+    """Catalog + store + fault controls. One instance is one cluster; like every cluster, it starts with the
+    system namespaces (`default`, `kube-system`, ...)."""
 
     def __init__(self, *, max_events: int = 500_000) -> None:
         self.catalog = Catalog()
         self.store = Store(max_events=max_events)
         self.faults = Faults()
         self._terminating_namespaces: set[str] = set()
+        self.bulk_load({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in SYSTEM_NAMESPACES)
 
     # Lookups.
 
@@ -389,6 +394,50 @@ class ApiServer:
                 count += 1
         return count
 
+    # The scale subresource (`kubectl scale`): an autoscaling/v1 Scale view of spec.replicas.
+
+    def scale(self, kind: ResourceKind, namespace: str | None, name: str) -> Object:
+        return _scale_of(self.get(kind, namespace, name))
+
+    def rescale(
+        self,
+        kind: ResourceKind,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        content_type: str | None,
+        opts: WriteOptions,
+    ) -> Object:
+        """Update spec.replicas from a Scale (PUT, `content_type` None) or a patch of the Scale."""
+        with self.store.lock:
+            current = _scale_of(self.get(kind, namespace, name))
+            if content_type is None:
+                wanted = body
+            elif content_type == JSON_PATCH:
+                wanted = patches.json_patch(current, body)
+            elif content_type in (MERGE, STRATEGIC):
+                wanted = patches.merge_patch(current, body)
+            else:
+                raise unsupported_media_type(f"the scale subresource takes {JSON_PATCH}, {MERGE} or {STRATEGIC}")
+            replicas = (wanted.get("spec") or {}).get("replicas") if isinstance(wanted, dict) else None
+            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+                raise invalid(
+                    "Scale",
+                    name,
+                    [
+                        {
+                            "reason": "FieldValueInvalid",
+                            "field": "spec.replicas",
+                            "message": f"Invalid value: {replicas!r}: must be an integer >= 0",
+                        }
+                    ],
+                    "autoscaling",
+                )
+            rv = (wanted.get("metadata") or {}).get("resourceVersion")
+            patch = {"metadata": {"resourceVersion": rv} if rv else {}, "spec": {"replicas": replicas}}
+            result = self.patch(kind, namespace, name, patch, MERGE, opts)
+            return _scale_of(result.object)
+
     # State files: the cluster's objects survive a restart of `devplat sandbox serve --state FILE`.
 
     def dump(self) -> dict[str, Any]:
@@ -404,8 +453,12 @@ class ApiServer:
             return {"resourceVersion": self.store.rv, "objects": crds + others}
 
     def restore(self, state: dict[str, Any]) -> int:
-        """Load a `dump()` exactly (uids and resourceVersions kept). History is not kept: older watches get 410."""
+        """Replace everything by a `dump()`, exactly (uids and resourceVersions kept). History is not kept: older
+        watches get 410. For a server that nobody uses yet (it replaces the store)."""
         objects = state["objects"]
+        self.catalog = Catalog()
+        self.store = Store(max_events=self.store.max_events)
+        self._terminating_namespaces.clear()
         with self.store.lock:
             for obj in objects:
                 if obj["kind"] == "CustomResourceDefinition":
@@ -521,6 +574,8 @@ class ApiServer:
             obj["status"] = _established_status(obj)
         elif kind.kind == "Deployment" and not keep_status:
             obj["spec"] = {"replicas": 1, **(obj.get("spec") or {})}
+        elif kind.kind == "Secret":
+            obj.setdefault("type", "Opaque")
         elif kind.kind == "Service":
             obj["spec"] = {"type": "ClusterIP", "clusterIP": _cluster_ip(obj_meta["uid"]), **(obj.get("spec") or {})}
         return obj
@@ -657,6 +712,24 @@ class ApiServer:
             for resource in {k.storage for k in self.catalog.all() if k.namespaced}
             for key in self.store.bucket(resource).objects
         )
+
+
+def _scale_of(obj: Object) -> Object:
+    selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            key: obj["metadata"][key]
+            for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if key in obj["metadata"]
+        },
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items())),
+        },
+    }
 
 
 def _check_resource_version(kind: ResourceKind, name: str, live: Object, wanted: str | None) -> None:

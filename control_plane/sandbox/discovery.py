@@ -53,6 +53,18 @@ def _api_resource(kind: ResourceKind) -> list[dict[str, Any]]:
     if kind.categories:
         main["categories"] = list(kind.categories)
     resources = [main]
+    if kind.scale_subresource:
+        resources.append(
+            {
+                "name": f"{kind.plural}/scale",
+                "singularName": "",
+                "namespaced": kind.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }
+        )
     if kind.status_subresource:
         resources.append(
             {

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import yaml
 
-from control_plane.sandbox import discovery, tables
+from control_plane.sandbox import discovery, protobuf, tables
 from control_plane.sandbox.apiserver import APPLY, ApiServer, WriteOptions
 from control_plane.sandbox.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
 from control_plane.sandbox.faults import InjectedFailure
@@ -29,7 +29,6 @@ from control_plane.sandbox.selectors import object_predicate
 logger = logging.getLogger(__name__)
 NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
 Query = dict[str, list[str]]
-UNSUPPORTED_BODIES = ("application/vnd.kubernetes.protobuf", "application/cbor")
 
 
 def _flag(query: Query, name: str) -> bool | None:
@@ -239,7 +238,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         kind = self.server.api.kind(route.group, route.version, route.plural)
         if route.namespace and not kind.namespaced:
             raise NOT_FOUND
-        if route.subresource and (route.subresource != "status" or not kind.status_subresource):
+        served = {"status": kind.status_subresource, "scale": kind.scale_subresource}
+        if route.subresource and not served.get(route.subresource):
             raise NOT_FOUND
         if route.name is None:
             self._collection(method, kind, route, query, body)
@@ -297,11 +297,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _parse_body(self, body: bytes, *, allow_yaml: bool = False) -> Any:
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-        if content_type in UNSUPPORTED_BODIES:
+        if content_type == protobuf.CONTENT_TYPE:
+            return protobuf.decode(body)
+        if content_type == "application/cbor":
             raise unsupported_media_type(
                 "the body of the request was in an unknown format - accepted media types include: application/json, "
-                "application/yaml (the sandbox does not decode protobuf or CBOR: with kubectl, use `kubectl apply -f` "
-                "or `kubectl create -f` instead of the `kubectl create <kind>` generators)"
+                "application/yaml"
             )
         if not body:
             raise bad_request("the request body is empty: send the object as JSON")
@@ -356,6 +357,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         api = self.server.api
         name = route.name or ""
         user_agent = self.headers.get("User-Agent") or ""
+        if route.subresource == "scale":
+            self._scale(method, kind, route, query, body)
+            return
         if method == "GET":
             if route.watch or _flag(query, "watch"):
                 params = _read_params({**query, "fieldSelector": [f"metadata.name={name}"]})
@@ -384,6 +388,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._delete(kind, route, query, body)
         else:
             raise method_not_allowed()
+
+    def _scale(self, method: str, kind: ResourceKind, route: Route, query: Query, body: bytes) -> None:
+        api, name = self.server.api, route.name or ""
+        if method == "GET":
+            self._send(200, api.scale(kind, route.namespace, name))
+            return
+        if method not in ("PUT", "PATCH"):
+            raise method_not_allowed()
+        opts = _write_options(query, self.headers.get("User-Agent") or "")
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip() if method == "PATCH" else None
+        self._send(200, api.rescale(kind, route.namespace, name, self._parse_body(body), content_type, opts))
 
     def _delete(self, kind: ResourceKind, route: Route, query: Query, body: bytes) -> None:
         api = self.server.api

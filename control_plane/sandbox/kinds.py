@@ -27,6 +27,7 @@ class ResourceKind:
     categories: tuple[str, ...] = ()
     status_subresource: bool = False
     builtin: bool = True
+    scale_subresource: bool = False
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
 
@@ -62,8 +63,9 @@ def _builtin(
     short: tuple[str, ...] = (),
     categories: tuple[str, ...] = ("all",),
     status: bool = True,
+    scale: bool = False,
 ) -> ResourceKind:
-    return ResourceKind(group, version, kind, plural, namespaced, short, categories, status)
+    return ResourceKind(group, version, kind, plural, namespaced, short, categories, status, scale_subresource=scale)
 
 
 BUILTIN_KINDS: tuple[ResourceKind, ...] = (
@@ -74,9 +76,9 @@ BUILTIN_KINDS: tuple[ResourceKind, ...] = (
     _builtin("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), categories=(), status=False),
     _builtin("", "v1", "Event", "events", short=("ev",), categories=(), status=False),
     _builtin("", "v1", "Pod", "pods", short=("po",)),
-    _builtin("apps", "v1", "Deployment", "deployments", short=("deploy",)),
-    _builtin("apps", "v1", "ReplicaSet", "replicasets", short=("rs",)),
-    _builtin("apps", "v1", "StatefulSet", "statefulsets", short=("sts",)),
+    _builtin("apps", "v1", "Deployment", "deployments", short=("deploy",), scale=True),
+    _builtin("apps", "v1", "ReplicaSet", "replicasets", short=("rs",), scale=True),
+    _builtin("apps", "v1", "StatefulSet", "statefulsets", short=("sts",), scale=True),
     _builtin("apps", "v1", "DaemonSet", "daemonsets", short=("ds",)),
     _builtin("networking.k8s.io", "v1", "Ingress", "ingresses", short=("ing",), categories=()),
     _builtin("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short=("hpa",)),

@@ -555,3 +555,62 @@ def test_keep_alive_connection_survives_error_responses_with_bodies(sandbox, nam
     second = connection.getresponse()
     assert second.status == 200 and b'"name":"demo"' in second.read()
     connection.close()
+
+
+def test_scale_subresource_reads_and_writes_replicas(api_client, namespace):
+    apps = client.AppsV1Api(api_client)
+    apps.create_namespaced_deployment(
+        namespace,
+        {
+            "metadata": {"name": "s"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "s"}},
+                "template": {
+                    "metadata": {"labels": {"app": "s"}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}]},
+                },
+            },
+        },
+    )
+    scale = apps.read_namespaced_deployment_scale("s", namespace)
+    assert scale.spec.replicas == 2 and scale.status.selector == "app=s"
+    apps.patch_namespaced_deployment_scale("s", namespace, {"spec": {"replicas": 4}})
+    assert apps.read_namespaced_deployment("s", namespace).spec.replicas == 4
+
+
+def _length_delimited(number: int, payload: bytes) -> bytes:
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def _protobuf_post(sandbox: Sandbox, path: str, body: bytes) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    connection.request("POST", path, body=body, headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
+    response = connection.getresponse()
+    answer = (response.status, json.loads(response.read()))
+    connection.close()
+    return answer
+
+
+def test_protobuf_bodies_of_undecodable_kinds_get_415_and_garbage_gets_400(sandbox, namespace):
+    type_meta = _length_delimited(1, b"apps/v1") + _length_delimited(2, b"Deployment")
+    deployment = b"k8s\x00" + _length_delimited(1, type_meta) + _length_delimited(2, b"")
+    status, body = _protobuf_post(sandbox, f"/apis/apps/v1/namespaces/{namespace}/deployments", deployment)
+    assert status == 415 and "application/json" in body["message"]
+    status, body = _protobuf_post(sandbox, f"/api/v1/namespaces/{namespace}/configmaps", b"k8s\x00\x0a\x7f")
+    assert status == 400 and body["reason"] == "BadRequest"
+
+
+def test_protobuf_configmap_is_decoded(sandbox, core, namespace):
+    type_meta = _length_delimited(1, b"v1") + _length_delimited(2, b"ConfigMap")
+    meta = _length_delimited(1, b"from-proto") + _length_delimited(
+        11, _length_delimited(1, b"app") + _length_delimited(2, b"x")
+    )
+    data = _length_delimited(2, _length_delimited(1, b"k") + _length_delimited(2, b"v"))
+    raw = _length_delimited(1, meta) + data
+    body = b"k8s\x00" + _length_delimited(1, type_meta) + _length_delimited(2, raw)
+    status, created = _protobuf_post(sandbox, f"/api/v1/namespaces/{namespace}/configmaps", body)
+    assert status == 201 and created["metadata"]["name"] == "from-proto"
+    stored = core.read_namespaced_config_map("from-proto", namespace)
+    assert stored.data == {"k": "v"} and stored.metadata.labels == {"app": "x"}

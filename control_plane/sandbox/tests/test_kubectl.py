@@ -179,7 +179,28 @@ def test_watch_with_event_types_then_delete(served):
     assert kubectl(served, "get", "configmap", "seen", "-n", "watched", check=False).returncode != 0
 
 
-def test_generators_that_send_protobuf_get_a_clear_415(served):
-    refused = kubectl(served, "create", "namespace", "proto", check=False)
+def test_generators_that_send_protobuf_create_namespaces_configmaps_and_secrets(served):
+    kubectl(served, "create", "namespace", "proto")
+    kubectl(served, "create", "configmap", "settings", "-n", "proto", "--from-literal=level=debug")
+    kubectl(served, "create", "secret", "generic", "creds", "-n", "proto", "--from-literal=password=s3cret")
+    kubectl(served, "create", "serviceaccount", "robot", "-n", "proto")
+    config = json.loads(kubectl(served, "get", "configmap", "settings", "-n", "proto", "-o", "json").stdout)
+    assert config["data"] == {"level": "debug"}
+    secret = json.loads(kubectl(served, "get", "secret", "creds", "-n", "proto", "-o", "json").stdout)
+    assert secret["data"] == {"password": "czNjcmV0"} and secret["type"] == "Opaque"
+    assert "robot" in kubectl(served, "get", "serviceaccounts", "-n", "proto").stdout
+
+
+def test_generators_for_kinds_without_a_protobuf_decoder_get_a_clear_415(served):
+    refused = kubectl(served, "create", "deployment", "web", "--image=nginx:1", check=False)
     assert refused.returncode != 0
     assert "kubectl apply -f" in refused.stderr
+
+
+def test_scale_a_deployment(served):
+    kubectl(served, "apply", "--server-side", "-f", "objects.yaml")
+    kubectl(served, "scale", "deployment", "web", "-n", "shop", "--replicas=5")
+    deployment = json.loads(kubectl(served, "get", "deploy", "web", "-n", "shop", "-o", "json").stdout)
+    assert deployment["spec"]["replicas"] == 5
+    refused = kubectl(served, "scale", "deployment", "web", "-n", "shop", "--replicas=-1", check=False)
+    assert refused.returncode != 0
