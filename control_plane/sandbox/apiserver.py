@@ -287,7 +287,7 @@ class ApiServer:
         new_meta["name"] = old_meta["name"]
         new["apiVersion"] = live["apiVersion"]
         new["kind"] = kind.kind
-        warnings = self._admit(kind, new, opts) if subresource != "status" else []
+        warnings = self._admit(kind, new, opts)
         new_meta = new["metadata"]  # admission rebuilt the object
         generation = old_meta.get("generation", 1)
         if meta.spec_part(new, kind) != meta.spec_part(live, kind):

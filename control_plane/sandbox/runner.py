@@ -26,7 +26,7 @@ class Sandbox:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        bookmark_interval: float = 5.0,
+        bookmark_interval: float = 1.0,
     ) -> None:
         self.api = api or ApiServer()
         self.host = host

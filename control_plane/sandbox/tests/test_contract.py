@@ -614,3 +614,67 @@ def test_protobuf_configmap_is_decoded(sandbox, core, namespace):
     assert status == 201 and created["metadata"]["name"] == "from-proto"
     stored = core.read_namespaced_config_map("from-proto", namespace)
     assert stored.data == {"k": "v"} and stored.metadata.labels == {"app": "x"}
+
+
+def test_status_writes_are_validated_against_the_schema(widgets, namespace):
+    widgets.create_namespaced_custom_object(GROUP, "v1", namespace, "widgets", widget("w"))
+    with pytest.raises(ApiException) as error:
+        widgets.patch_namespaced_custom_object_status(
+            GROUP, "v1", namespace, "widgets", "w", {"status": {"conditions": [{"type": 5}]}}
+        )
+    assert error.value.status == 422 and "status.conditions[0].type" in error.value.body
+
+
+def test_watch_delivers_every_concurrent_write_once_and_in_order(core, namespace):
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    names = [f"c{i:03d}" for i in range(300)]
+
+    def writer() -> None:
+        for name in names:
+            core.create_namespaced_config_map(namespace, cm(name))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    seen, versions = [], []
+    for event in watch.Watch().stream(
+        core.list_namespaced_config_map, namespace, resource_version=rv, timeout_seconds=20, _request_timeout=30
+    ):
+        seen.append(event["object"].metadata.name)
+        versions.append(int(event["object"].metadata.resource_version))
+        if len(seen) == len(names):
+            break
+    thread.join()
+    assert seen == names
+    assert versions == sorted(set(versions))
+
+
+def test_pages_stay_on_their_snapshot_while_a_writer_runs(sandbox, core, namespace):
+    sandbox.api.bulk_load(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"base-{i:04d}", "namespace": namespace}}
+        for i in range(1000)
+    )
+    stop = threading.Event()
+
+    def writer() -> None:
+        index = 0
+        while not stop.is_set():
+            core.create_namespaced_config_map(namespace, cm(f"new-{index:05d}"))
+            core.delete_namespaced_config_map(f"base-{index:04d}", namespace)
+            index += 1
+
+    thread = threading.Thread(target=writer)
+    first = core.list_namespaced_config_map(namespace, limit=100)
+    thread.start()
+    names = [i.metadata.name for i in first.items]
+    token = first.metadata._continue
+    while token:
+        page = core.list_namespaced_config_map(namespace, limit=100, _continue=token)
+        names += [i.metadata.name for i in page.items]
+        token = page.metadata._continue
+    stop.set()
+    thread.join()
+    assert names == [f"base-{i:04d}" for i in range(1000)]
+    assert (
+        core.list_namespaced_config_map(namespace, label_selector="").metadata.resource_version
+        != first.metadata.resource_version
+    )
