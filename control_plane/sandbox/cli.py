@@ -88,6 +88,7 @@ class SandboxNoun(Noun):
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)  # also when started in the background, where SIGINT is inherited ignored
         try:
             sandbox.wait()
         except KeyboardInterrupt:
