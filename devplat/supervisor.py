@@ -198,6 +198,8 @@ def _cluster_source(env: dict[str, str], sandbox_port: int, folder: Path) -> lis
     except SystemExit:
         _stop([child])
         raise
+    tested = _devplat(env, "clusters", "test", SANDBOX_CLUSTER)  # records its versions for `clusters list`
+    _say((tested.stdout or tested.stderr).strip())
     _say(
         f"sandbox cluster at {url}: a Kubernetes API emulator with demo data, not a real cluster "
         f"(kubectl: export KUBECONFIG={folder / 'kubeconfig'})"
