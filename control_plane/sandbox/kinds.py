@@ -64,21 +64,59 @@ def _builtin(
     categories: tuple[str, ...] = ("all",),
     status: bool = True,
     scale: bool = False,
+    columns: tuple[tuple[str, str], ...] = (),
 ) -> ResourceKind:
-    return ResourceKind(group, version, kind, plural, namespaced, short, categories, status, scale_subresource=scale)
+    """A built-in kind; `columns` are (name, JSONPath) pairs that `kubectl get` shows between NAME and AGE."""
+    printer = tuple({"name": name, "type": "string", "jsonPath": path} for name, path in columns)
+    return ResourceKind(
+        group,
+        version,
+        kind,
+        plural,
+        namespaced,
+        short,
+        categories,
+        status,
+        printer_columns=(*printer, AGE_COLUMN) if printer else (),
+        scale_subresource=scale,
+    )
+
+
+AGE_COLUMN = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+REPLICA_COLUMNS = (
+    ("Desired", ".spec.replicas"),
+    ("Ready", ".status.readyReplicas"),
+    ("Available", ".status.availableReplicas"),
+)
 
 
 BUILTIN_KINDS: tuple[ResourceKind, ...] = (
-    _builtin("", "v1", "Namespace", "namespaces", namespaced=False, short=("ns",), categories=()),
+    _builtin(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        namespaced=False,
+        short=("ns",),
+        categories=(),
+        columns=(("Status", ".status.phase"),),
+    ),
     _builtin("", "v1", "ConfigMap", "configmaps", short=("cm",), categories=(), status=False),
     _builtin("", "v1", "Secret", "secrets", categories=(), status=False),
-    _builtin("", "v1", "Service", "services", short=("svc",)),
+    _builtin(
+        "",
+        "v1",
+        "Service",
+        "services",
+        short=("svc",),
+        columns=(("Type", ".spec.type"), ("Cluster-IP", ".spec.clusterIP")),
+    ),
     _builtin("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), categories=(), status=False),
     _builtin("", "v1", "Event", "events", short=("ev",), categories=(), status=False),
-    _builtin("", "v1", "Pod", "pods", short=("po",)),
-    _builtin("apps", "v1", "Deployment", "deployments", short=("deploy",), scale=True),
-    _builtin("apps", "v1", "ReplicaSet", "replicasets", short=("rs",), scale=True),
-    _builtin("apps", "v1", "StatefulSet", "statefulsets", short=("sts",), scale=True),
+    _builtin("", "v1", "Pod", "pods", short=("po",), columns=(("Status", ".status.phase"), ("Node", ".spec.nodeName"))),
+    _builtin("apps", "v1", "Deployment", "deployments", short=("deploy",), scale=True, columns=REPLICA_COLUMNS),
+    _builtin("apps", "v1", "ReplicaSet", "replicasets", short=("rs",), scale=True, columns=REPLICA_COLUMNS),
+    _builtin("apps", "v1", "StatefulSet", "statefulsets", short=("sts",), scale=True, columns=REPLICA_COLUMNS),
     _builtin("apps", "v1", "DaemonSet", "daemonsets", short=("ds",)),
     _builtin("networking.k8s.io", "v1", "Ingress", "ingresses", short=("ing",), categories=()),
     _builtin("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short=("hpa",)),

@@ -10,12 +10,11 @@ import datetime
 import re
 from typing import Any
 
-from control_plane.sandbox.kinds import ResourceKind
+from control_plane.sandbox.kinds import AGE_COLUMN, ResourceKind
 
 _STEP = re.compile(
     r"\.([A-Za-z0-9_$-]+)|\[(\d+)\]|\[\?\(@\.([A-Za-z0-9_]+)\s*==\s*['\"]([^'\"]*)['\"]\)\]|\['([^']+)'\]"
 )
-AGE = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp", "description": "Age of the object"}
 
 
 def wants_table(accept: str) -> bool:
@@ -54,7 +53,7 @@ def human_age(timestamp: str | None) -> str:
 
 
 def _columns(kind: ResourceKind) -> list[dict[str, Any]]:
-    return list(kind.printer_columns) if kind.printer_columns else [AGE]
+    return list(kind.printer_columns) if kind.printer_columns else [AGE_COLUMN]
 
 
 def _cell(obj: dict[str, Any], column: dict[str, Any]) -> Any:
