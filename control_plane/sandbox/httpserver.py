@@ -29,6 +29,8 @@ from control_plane.sandbox.selectors import object_predicate
 logger = logging.getLogger(__name__)
 NOT_FOUND = ApiError(404, "NotFound", "the server could not find the requested resource")
 Query = dict[str, list[str]]
+# Built-in kinds whose registry returns the deleted object; the others answer a Status (custom resources: the object).
+RETURNS_DELETED_OBJECT = frozenset({"Pod"})
 
 
 def _flag(query: Query, name: str) -> bool | None:
@@ -416,28 +418,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
         obj = api.delete(
             kind, route.namespace, route.name or "", opts, preconditions=preconditions, orphan=policy == "Orphan"
         )
-        if obj["metadata"].get("deletionTimestamp") and api.store.get(
-            kind.storage, (route.namespace or "", route.name or "")
-        ):
-            self._send(202, obj)
-        elif kind.builtin:
-            self._send(
-                200,
-                {
-                    "kind": "Status",
-                    "apiVersion": "v1",
-                    "metadata": {},
-                    "status": "Success",
-                    "details": {
-                        "name": route.name,
-                        "group": kind.group,
-                        "kind": kind.plural,
-                        "uid": obj["metadata"]["uid"],
-                    },
-                },
-            )
-        else:
-            self._send(200, obj)
+        pending = api.store.get(kind.storage, (route.namespace or "", route.name or "")) is not None
+        if pending or not kind.builtin or kind.kind in RETURNS_DELETED_OBJECT:
+            self._send(200, obj)  # upstream answers 200 (not 202) for a deletion that waits on finalizers
+            return
+        details = {"name": route.name, "group": kind.group, "kind": kind.plural, "uid": obj["metadata"]["uid"]}
+        self._send(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details})
 
     def _stream(self, kind: ResourceKind, namespace: str | None, params: ReadParams) -> None:
         """A chunked stream of JSON watch events, one frame per event, ended by the zero-length chunk."""

@@ -443,7 +443,9 @@ def test_status_subresource_and_generation(widgets, namespace):
 
 def test_finalizers_hold_deletion_until_removed(core, namespace):
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "f", "finalizers": ["devplat.io/hold"]}})
-    core.delete_namespaced_config_map("f", namespace)
+    response = core.delete_namespaced_config_map("f", namespace, _preload_content=False)
+    assert response.status == 200  # not 202: upstream keeps 200 for deletions waiting on finalizers
+    assert json.loads(response.data)["metadata"]["deletionTimestamp"]
     held = core.read_namespaced_config_map("f", namespace)
     assert held.metadata.deletion_timestamp is not None
     core.patch_namespaced_config_map("f", namespace, {"metadata": {"finalizers": None}})
