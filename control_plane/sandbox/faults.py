@@ -29,13 +29,12 @@ class _Failure:
 
 
 class InjectedFailure(ApiError):
-    """An error the sandbox was told to answer; carries Retry-After for 429s."""
+    """An error the sandbox was told to answer; `retryAfterSeconds` becomes the Retry-After header."""
 
     def __init__(self, status: int, retry_after: int | None) -> None:
         reason, message = REASONS.get(status, ("InternalError", f"injected failure {status}"))
         details = {"retryAfterSeconds": retry_after} if retry_after is not None else None
         super().__init__(status, reason, message, details=details)
-        self.retry_after = retry_after
 
 
 class Faults:

@@ -21,7 +21,6 @@ import yaml
 from control_plane.sandbox import discovery, protobuf, tables
 from control_plane.sandbox.apiserver import APPLY, ApiServer, WriteOptions
 from control_plane.sandbox.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
-from control_plane.sandbox.faults import InjectedFailure
 from control_plane.sandbox.kinds import ResourceKind
 from control_plane.sandbox.reads import DroppedStream, ReadParams, list_objects, watch_events
 from control_plane.sandbox.selectors import object_predicate
@@ -213,14 +212,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 if failure is not None:
                     raise failure
             self._dispatch(method, url.path, query, body)
-        except InjectedFailure as error:
-            extra = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
-            self._send(error.code, error.status(), extra)
         except ApiError as error:
             status = error.status()
             if getattr(error, "list_meta", None):
                 status["metadata"] = error.list_meta  # type: ignore[attr-defined]
-            self._send(error.code, status)
+            retry_after = (error.details or {}).get("retryAfterSeconds")
+            self._send(error.code, status, {"Retry-After": str(retry_after)} if retry_after is not None else None)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception:
@@ -327,12 +324,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self._stream(kind, route.namespace, params)
                 return
             listed = list_objects(api, kind, route.namespace, params)
-            accept = self.headers.get("Accept") or ""
-            if tables.wants_table(accept):
+            version = tables.table_version(self.headers.get("Accept") or "")
+            if version:
                 items = [
                     api.present(kind, {"apiVersion": kind.api_version, "kind": kind.kind, **o}) for o in listed["items"]
                 ]
-                listed = tables.table(kind, items, listed["metadata"], _one(query, "includeObject") or "Metadata")
+                include = _one(query, "includeObject") or "Metadata"
+                listed = tables.table(kind, items, listed["metadata"], include, version)
             self._send(200, listed)
         elif method == "POST":
             opts = _write_options(query, self.headers.get("User-Agent") or "")
@@ -368,12 +366,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self._stream(kind, route.namespace, params)
                 return
             obj = api.get(kind, route.namespace, name)
-            if tables.wants_table(self.headers.get("Accept") or ""):
+            version = tables.table_version(self.headers.get("Accept") or "")
+            if version:
                 obj = tables.table(
                     kind,
                     [obj],
                     {"resourceVersion": obj["metadata"]["resourceVersion"]},
                     _one(query, "includeObject") or "Metadata",
+                    version,
                 )
             self._send(200, obj)
         elif method == "PUT":
@@ -429,7 +429,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """A chunked stream of JSON watch events, one frame per event, ended by the zero-length chunk."""
         api = self.server.api
         events = watch_events(api, kind, namespace, params, bookmark_interval=self.server.bookmark_interval)
-        as_table = tables.wants_table(self.headers.get("Accept") or "")
+        table_version = tables.table_version(self.headers.get("Accept") or "")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -441,8 +441,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             while batch is not None:
                 frames = []
                 for event in batch:
-                    if as_table and event["type"] not in ("BOOKMARK", "ERROR"):
-                        event = {**event, "object": tables.table(kind, [event["object"]], {}, "Object")}
+                    if table_version and event["type"] not in ("BOOKMARK", "ERROR"):
+                        as_table = tables.table(kind, [event["object"]], {}, "Object", table_version)
+                        event = {**event, "object": as_table}
                     data = orjson.dumps(event) + b"\n"
                     frames.append(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.write(b"".join(frames))

@@ -69,7 +69,7 @@ def list_objects(server: ApiServer, kind: ResourceKind, namespace: str | None, p
     """A `<Kind>List`: one page when `limit` is set, with `continue` and `remainingItemCount` as upstream sets them."""
     predicate = object_predicate(params.label_selector, params.field_selector)
     if params.continue_token:
-        if params.resource_version not in (None, ""):
+        if params.resource_version not in (None, "", "0"):  # "0" is tolerated, as upstream
             raise bad_request("specifying resource version is not allowed when using continue")
         rv, last_key = _decode_continue(params.continue_token)
         if rv < server.store.compacted:
@@ -117,6 +117,8 @@ def _list_item(server: ApiServer, kind: ResourceKind, obj: Object) -> Object:
 
 
 def _list_rv(server: ApiServer, params: ReadParams) -> int | None:
+    """The snapshot a list reads (None: the newest), per the API concepts' table: unset or "0" read the newest;
+    a version reads "not older than" it (the newest), except Exact, which a paginated list implies."""
     rv = params.resource_version
     if not rv or rv == "0":
         return None
@@ -132,7 +134,10 @@ def _list_rv(server: ApiServer, params: ReadParams) -> int | None:
                 "retryAfterSeconds": 1,
             },
         )
-    if params.resource_version_match == "Exact":
+    match = params.resource_version_match
+    if match not in (None, "Exact", "NotOlderThan"):
+        raise bad_request(f'invalid resourceVersionMatch "{match}": use Exact or NotOlderThan')
+    if match == "Exact" or (match is None and params.limit > 0):
         return wanted
     return None
 

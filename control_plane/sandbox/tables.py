@@ -17,8 +17,12 @@ _STEP = re.compile(
 )
 
 
-def wants_table(accept: str) -> bool:
-    return "as=Table" in accept
+def table_version(accept: str) -> str | None:
+    """The meta.k8s.io version of Table the client accepts (v1 preferred), or None when it wants no Table."""
+    offered = [part for part in accept.split(",") if "as=Table" in part]
+    if not offered:
+        return None
+    return "v1beta1" if all("v=v1beta1" in part for part in offered) else "v1"
 
 
 def jsonpath(obj: Any, path: str) -> Any:
@@ -65,7 +69,9 @@ def _cell(obj: dict[str, Any], column: dict[str, Any]) -> Any:
     return value if isinstance(value, str | int | float | bool) else str(value)
 
 
-def table(kind: ResourceKind, objects: list[dict[str, Any]], list_meta: dict[str, Any], include: str) -> dict[str, Any]:
+def table(
+    kind: ResourceKind, objects: list[dict[str, Any]], list_meta: dict[str, Any], include: str, version: str = "v1"
+) -> dict[str, Any]:
     columns = _columns(kind)
     definitions = [
         {
@@ -99,7 +105,7 @@ def table(kind: ResourceKind, objects: list[dict[str, Any]], list_meta: dict[str
         rows.append(row)
     return {
         "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
+        "apiVersion": f"meta.k8s.io/{version}",
         "metadata": list_meta,
         "columnDefinitions": definitions,
         "rows": rows,

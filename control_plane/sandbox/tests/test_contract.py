@@ -680,3 +680,49 @@ def test_pages_stay_on_their_snapshot_while_a_writer_runs(sandbox, core, namespa
         core.list_namespaced_config_map(namespace, label_selector="").metadata.resource_version
         != first.metadata.resource_version
     )
+
+
+def test_resource_version_semantics_of_lists(core, namespace):
+    core.create_namespaced_config_map(namespace, cm("old"))
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.create_namespaced_config_map(namespace, cm("new"))
+    names = lambda listed: [i.metadata.name for i in listed.items]  # noqa: E731
+    # Without limit a version means "not older than": the newest state.
+    assert names(core.list_namespaced_config_map(namespace, resource_version=rv)) == ["new", "old"]
+    # With limit (and no continue) it means Exact: the state at that version.
+    assert names(core.list_namespaced_config_map(namespace, resource_version=rv, limit=10)) == ["old"]
+    assert names(core.list_namespaced_config_map(namespace, resource_version=rv, resource_version_match="Exact")) == [
+        "old"
+    ]
+    first = core.list_namespaced_config_map(namespace, limit=1)
+    # A continue token with resourceVersion "0" is tolerated; any other version is a 400.
+    assert names(
+        core.list_namespaced_config_map(namespace, limit=1, _continue=first.metadata._continue, resource_version="0")
+    ) == ["old"]
+    with pytest.raises(ApiException) as error:
+        core.list_namespaced_config_map(namespace, limit=1, _continue=first.metadata._continue, resource_version=rv)
+    assert error.value.status == 400
+
+
+def test_a_resource_version_from_the_future_is_504_with_retry_after(core, namespace):
+    with pytest.raises(ApiException) as error:
+        core.list_namespaced_config_map(namespace, resource_version="999999999")
+    assert error.value.status == 504 and "Too large resource version" in error.value.body
+    assert error.value.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("accept", "version"),
+    [
+        ("application/json;as=Table;v=v1;g=meta.k8s.io,application/json", "v1"),
+        ("application/json;as=Table;v=v1beta1;g=meta.k8s.io", "v1beta1"),
+    ],
+)
+def test_tables_in_the_version_asked_for(sandbox, namespace, accept, version):
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    connection.request("GET", "/api/v1/namespaces", headers={"Accept": accept})
+    table = json.loads(connection.getresponse().read())
+    connection.close()
+    assert table["kind"] == "Table" and table["apiVersion"] == f"meta.k8s.io/{version}"
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Status", "Age"]
+    assert ["demo", "Active"] in [row["cells"][:2] for row in table["rows"]]
