@@ -231,7 +231,7 @@ class ApiServer:
                     self._check_namespace(kind, namespace, obj["metadata"])
                     obj["metadata"]["namespace"] = namespace
                 meta.check_name(kind, name)
-            warnings = self._admit(kind, obj, opts)
+            # Admission (schema, unknown fields) judges the merged object: a partial apply may omit required fields.
             merged = apply.server_side_apply(
                 None if live is None else self.present(kind, live),
                 obj,
@@ -246,12 +246,10 @@ class ApiServer:
             if live is None:
                 if kind.status_subresource:
                     merged.pop("status", None)
-                self._admit(kind, merged, WriteOptions(field_validation="Ignore"))
+                warnings = self._admit(kind, merged, opts)
                 stored = self._persist(kind, key, self._initialize(kind, merged), None, opts)
                 return WriteResult(self.present(kind, stored), created=True, warnings=warnings)
-            result = self._write_over(kind, key, live, merged, opts, subresource, track=False)
-            result.warnings[:0] = warnings
-            return result
+            return self._write_over(kind, key, live, merged, opts, subresource, track=False)
 
     def _write_over(
         self,

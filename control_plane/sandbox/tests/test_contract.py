@@ -726,3 +726,18 @@ def test_tables_in_the_version_asked_for(sandbox, namespace, accept, version):
     assert table["kind"] == "Table" and table["apiVersion"] == f"meta.k8s.io/{version}"
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Status", "Age"]
     assert ["demo", "Active"] in [row["cells"][:2] for row in table["rows"]]
+
+
+def test_a_partial_apply_is_judged_on_the_merged_object(sandbox, api_client, widgets, namespace):
+    resource = dynamic.DynamicClient(api_client).resources.get(api_version=f"{GROUP}/v1", kind="Widget")
+    resource.server_side_apply(body=widget("w"), namespace=namespace, field_manager="owner")
+    labels_only = {"apiVersion": f"{GROUP}/v1", "kind": "Widget", "metadata": {"name": "w", "labels": {"a": "b"}}}
+    applied = resource.server_side_apply(body=labels_only, namespace=namespace, field_manager="labeller")
+    assert applied.to_dict()["metadata"]["labels"] == {"a": "b"} and applied.spec.owner == "payments"
+    connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+    body = json.dumps({**labels_only, "spec": {"colour": "red"}}).encode()
+    path = f"/apis/{GROUP}/v1/namespaces/{namespace}/widgets/w?fieldManager=labeller&fieldValidation=Strict"
+    connection.request("PATCH", path, body=body, headers={"Content-Type": "application/apply-patch+yaml"})
+    response = connection.getresponse()
+    assert response.status == 400 and b"colour" in response.read()
+    connection.close()
