@@ -3,7 +3,8 @@
 Targets: bulk-load 100k objects in under 5 s; serve paginated lists at >= 20k objects/s; deliver 1k watch events/s
 to several watchers at once. Each figure comes with a baseline measured in the same process, so the ratio says how
 close to the floor we are on whatever machine runs it:
-- bulk load vs. deep-copying the same objects into a dict (the floor of storing copies);
+- bulk load vs. storing the same objects in a dict by key with copied top level and metadata (what any store must
+  do; the difference is uids, timestamps, history events and indexes);
 - paginated LIST, served (the client reads the bytes) and decoded (the client parses every page, as the sync does)
   vs. serializing and parsing the same pages with orjson in-process (the floor without HTTP);
 - watch delivery vs. how fast the writer produced the events.
@@ -13,7 +14,6 @@ Run: `.venv/bin/python bench/sandbox.py [--objects N] [--watchers N] [--events N
 from __future__ import annotations
 
 import argparse
-import copy
 import http.client
 import re
 import sys
@@ -83,7 +83,9 @@ def pod(index: int) -> dict:
 def bench_bulk_load(count: int) -> tuple[ApiServer, dict]:
     objects = [pod(i) for i in range(count)]
     started = time.perf_counter()
-    floor = {(o["metadata"]["namespace"], o["metadata"]["name"]): copy.deepcopy(o) for o in objects}
+    floor = {
+        (o["metadata"]["namespace"], o["metadata"]["name"]): {**o, "metadata": dict(o["metadata"])} for o in objects
+    }
     baseline = time.perf_counter() - started
     del floor
     api = ApiServer()
@@ -93,7 +95,7 @@ def bench_bulk_load(count: int) -> tuple[ApiServer, dict]:
     return api, {
         "bulk_load_objects": count,
         "bulk_load_s": round(measured, 2),
-        "bulk_load_deepcopy_floor_s": round(baseline, 2),
+        "bulk_load_store_floor_s": round(baseline, 2),
         "bulk_load_ratio": round(measured / baseline, 2),
     }
 
