@@ -285,7 +285,7 @@ class ApiServer:
         new_meta["name"] = old_meta["name"]
         new["apiVersion"] = live["apiVersion"]
         new["kind"] = kind.kind
-        warnings = self._admit(kind, new, opts)
+        warnings = self._admit(kind, new, opts, old=live)
         new_meta = new["metadata"]  # admission rebuilt the object
         generation = old_meta.get("generation", 1)
         if meta.spec_part(new, kind) != meta.spec_part(live, kind):
@@ -535,8 +535,10 @@ class ApiServer:
                 f"create new content in namespace {namespace} because it is being terminated",
             )
 
-    def _admit(self, kind: ResourceKind, obj: Object, opts: WriteOptions) -> list[str]:
-        """CRD schema (defaults, pruning, validation) and, for CRDs themselves, their own validity."""
+    def _admit(self, kind: ResourceKind, obj: Object, opts: WriteOptions, old: Object | None = None) -> list[str]:
+        """CRD schema (defaults, pruning, validation, CEL rules) and, for CRDs themselves, their own validity.
+
+        `old` is the live object an update replaces (None on create), for the schema's transition rules."""
         if kind.storage == CRD_STORAGE:
             problems = schema.crd_problems(obj)
             if problems:
@@ -545,7 +547,7 @@ class ApiServer:
         if kind.schema is None:
             return []
         admitted = schema.admit(
-            obj, kind.schema, kind=kind.kind, group=kind.group, name=obj["metadata"].get("name", "")
+            obj, kind.schema, kind=kind.kind, group=kind.group, name=obj["metadata"].get("name", ""), old=old
         )
         unknown = [path.lstrip(".") for path in admitted.unknown_fields]
         if unknown and opts.field_validation == "Strict":

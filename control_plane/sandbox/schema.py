@@ -3,19 +3,23 @@
 `admit` runs the request pipeline of a create or update: prune fields the schema does not know (recording their
 paths for fieldValidation=Strict/Warn), drop non-nullable nulls that have no default, apply defaults, then validate
 the result against the schema, the `x-kubernetes-embedded-resource` TypeMeta rules and the `x-kubernetes-list-type`
-map/set invariants. Causes carry upstream's cause types, field paths and messages: kube-openapi's wording
+map/set invariants, and last evaluate the `x-kubernetes-validations` CEL rules (`cel.py`), transition rules against
+the old object on updates. Causes carry upstream's cause types, field paths and messages: kube-openapi's wording
 ("spec.replicas in body must be of type integer: \"string\"") rendered the way apimachinery's `field.Error` does
-(Go `%q`/`%v`/`%#v` for the bad value). `crd_problems` reports what makes a CustomResourceDefinition itself invalid.
+(Go `%q`/`%v`/`%#v` for the bad value). `crd_problems` reports what makes a CustomResourceDefinition itself invalid,
+rules that do not compile included.
 
 Sources: apiextensions-apiserver `schema/pruning`, `schema/defaulting` (with `PruneNonNullableNullsWithoutDefaults`),
 `schema/listtype`, `schema/objectmeta`, `apiserver/validation`, `schema/validation.go` (structural invariants),
-`apis/apiextensions/validation`; kube-openapi `validation/validate` and `validation/errors`.
+`schema/cel/validation.go`, `registry/customresource/strategy.go` (hasBlockingErr), `apis/apiextensions/validation`;
+kube-openapi `validation/validate` and `validation/errors`.
 
 Deliberately not done here:
-- `x-kubernetes-validations` (CEL) rules are not evaluated: the sandbox has no CEL engine yet.
+- CEL rules run without cost budgets; what the CEL engine leaves out is listed in `cel.py`.
 - Root `metadata` is the server's business: it is copied untouched, never pruned, defaulted or validated here.
 - Embedded resources' `metadata` is not coerced or validated as an ObjectMeta; only apiVersion and kind are checked.
-- Updates validate like creates (no CRDValidationRatcheting: `admit` does not see the old object).
+- Updates validate like creates (no CRDValidationRatcheting, for the schema or the rules: an unchanged invalid value
+  is an error where upstream only warns); the old object serves the transition rules only.
 - String formats: date-time, date, uuid/uuid3/uuid4/uuid5, ipv4, ipv6, cidr and byte are checked; the other formats
   upstream supports are accepted unchecked, and unsupported formats are ignored, as upstream strips them.
   `int32`/`int64` only shape type errors: kube-openapi never range-checks them, so neither do we.
@@ -29,6 +33,7 @@ Compiled schemas are cached by identity, so a schema dict must not be mutated af
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import json
 import math
@@ -38,9 +43,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from control_plane.sandbox.errors import invalid
+
+if TYPE_CHECKING:
+    # Imported where rules exist: loading cel-python and building its parser takes ~0.4 s that processes whose
+    # schemas have no x-kubernetes-validations never pay.
+    from control_plane.sandbox import cel
 
 _META_FIELDS = frozenset(("apiVersion", "kind", "metadata"))
 _OPENAPI_TYPES = ("array", "boolean", "integer", "number", "object", "string")
@@ -56,14 +66,26 @@ class Admitted:
     unknown_fields: list[str]
 
 
-def admit(obj: dict[str, Any], schema: dict[str, Any], *, kind: str, group: str, name: str) -> Admitted:
-    """Default, prune, then validate `obj` against a structural openAPIV3Schema; raise ApiError 422 on violations.
+def admit(
+    obj: dict[str, Any],
+    schema: dict[str, Any],
+    *,
+    kind: str,
+    group: str,
+    name: str,
+    old: dict[str, Any] | None = None,
+) -> Admitted:
+    """Default, prune, validate `obj` against a structural openAPIV3Schema, then run its CEL rules; 422 on violations.
 
-    All violations are collected before raising. The input is never mutated and shares no containers with the
-    result. `x-kubernetes-validations` (CEL) rules are not evaluated (no CEL engine in the sandbox yet).
+    `old` is the live object an update replaces (None on create): transition rules (those using `oldSelf`) run only
+    where it has a value at the correlated path. All violations are collected before raising. The input is never
+    mutated and shares no containers with the result. A schema without rules never touches CEL.
     """
     admission = _Admission()
-    result = admission.root(obj, _compiled(schema))
+    node = _compiled(schema)
+    result = admission.root(obj, node)
+    if node.has_rules:
+        _check_rules(result, old, node, admission.causes)
     if admission.causes:
         raise invalid(kind, name, admission.causes, group)
     return Admitted(object=result, unknown_fields=sorted(admission.unknown))
@@ -73,9 +95,10 @@ def crd_problems(crd: dict[str, Any]) -> list[dict[str, str]]:
     """Causes that make an apiextensions.k8s.io/v1 CustomResourceDefinition itself invalid (empty when it is fine).
 
     Covers the name (`<plural>.<group>`), group, scope, names.plural and names.kind, version names, exactly one
-    storage version, a schema on every version (v1 requires one on all of them, served or not) and the structural
+    storage version, a schema on every version (v1 requires one on all of them, served or not), the structural
     schema rules (`type` where required, items on arrays, additionalProperties placement, embedded resources,
-    int-or-string, value validations under anyOf/allOf/oneOf/not, metadata at the root).
+    int-or-string, value validations under anyOf/allOf/oneOf/not, metadata at the root) and, for a structural schema,
+    its x-kubernetes-validations: the entries' fields, and rules or messageExpressions that do not compile.
     """
     problems: list[dict[str, str]] = []
     spec = _mapping(crd.get("spec"))
@@ -112,11 +135,11 @@ class _Node:
         exclusive_minimum format format_check has_additional has_default items junctors list_type map_keys
         max_items max_length max_properties maximum min_items min_length min_properties minimum multiple_of
         not_ nullable number_checks object_checks one_of pattern pattern_error pattern_source preserve
-        properties required string_checks type_label types unique_items
+        properties required rules has_rules string_checks type_label types unique_items
         """.split()
     )
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any], root: bool = False) -> None:
         int_or_string = raw.get("x-kubernetes-int-or-string") is True
         declared = raw.get("type") or ""
         self.types: tuple[str, ...] = ("integer", "string") if int_or_string else ((declared,) if declared else ())
@@ -180,6 +203,15 @@ class _Node:
         self.list_type = raw.get("x-kubernetes-list-type")
         self.map_keys = tuple(raw.get("x-kubernetes-list-map-keys") or ())
 
+        entries = raw.get("x-kubernetes-validations")
+        self.rules: tuple[cel.Rule, ...] = ()
+        if entries:
+            from control_plane.sandbox import cel
+
+            self.rules = cel.compile_rules(entries, self, root or self.embedded)
+        children = (*self.properties.values(), self.additional, self.items)
+        self.has_rules: bool = bool(self.rules) or any(child is not None and child.has_rules for child in children)
+
 
 _CACHE_SIZE = 256
 _compiled_cache: OrderedDict[int, tuple[dict[str, Any], _Node]] = OrderedDict()
@@ -194,7 +226,7 @@ def _compiled(schema: dict[str, Any]) -> _Node:
         if hit is not None and hit[0] is schema:
             _compiled_cache.move_to_end(key)
             return hit[1]
-    node = _Node(schema)
+    node = _Node(schema, root=True)
     with _compiled_lock:
         _compiled_cache[key] = (schema, node)
         _compiled_cache.move_to_end(key)
@@ -599,6 +631,74 @@ def _is_json_integer(number: float) -> bool:
     return abs(number - round(number)) < 1e-9
 
 
+# --- x-kubernetes-validations (CEL), after the schema --------------------------------------------------------------
+
+# Cause types after which upstream does not run the rules: the object lacks the shape they were written for.
+_BLOCKING = frozenset(
+    ("FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany", "FieldValueTypeInvalid")
+)
+_RULES_SKIPPED = (
+    "some validation rules were not checked because the object was invalid; correct the existing errors to complete "
+    "validation"
+)
+
+
+def _check_rules(obj: dict[str, Any], old: dict[str, Any] | None, node: _Node, causes: list[dict[str, str]]) -> None:
+    """Every rule of the admitted object, unless its schema causes already block them (upstream's hasBlockingErr)."""
+    if any(cause["reason"] in _BLOCKING for cause in causes):
+        causes.append(_invalid("", _GoLiteral('"null"'), _RULES_SKIPPED))
+        return
+    _rules_at(obj, old, node, "", causes, resource_root=True)
+
+
+def _rules_at(
+    value: Any, old: Any, node: _Node, path: str, causes: list[dict[str, str]], resource_root: bool = False
+) -> None:
+    """A node's rules on its value, then its children's: objects correlate old values by key, map lists by their
+    map keys; items of other lists have no old value, so their transition rules do not run (as upstream)."""
+    if value is None:
+        return
+    if node.rules:
+        from control_plane.sandbox import cel
+
+        for violation in cel.violations(node.rules, value, old, node, resource_root):
+            causes.append(_rule_cause(path, node, violation))
+    if isinstance(value, dict):
+        olds = old if isinstance(old, dict) else {}
+        for key, item in value.items():
+            child, child_path = node.properties.get(key), _child(path, key)
+            if child is None and node.additional is not None:
+                child, child_path = node.additional, f"{path}[{key}]"
+            if child is not None and child.has_rules:
+                _rules_at(item, olds.get(key), child, child_path, causes)
+    elif isinstance(value, list) and node.items is not None and node.items.has_rules:
+        olds_by_key = _items_by_map_key(old, node) if node.list_type == "map" and isinstance(old, list) else {}
+        for index, item in enumerate(value):
+            previous = olds_by_key.get(_map_key(item, node.map_keys)) if olds_by_key else None
+            _rules_at(item, previous, node.items, f"{path}[{index}]", causes)
+
+
+def _items_by_map_key(items: list[Any], node: _Node) -> dict[str, Any]:
+    return {_map_key(item, node.map_keys): item for item in items if isinstance(item, dict)}
+
+
+def _map_key(item: Any, keys: tuple[str, ...]) -> str:
+    return _canonical([item.get(key) for key in keys] if isinstance(item, dict) else item)
+
+
+def _rule_cause(path: str, node: _Node, violation: cel.Violation) -> dict[str, str]:
+    """fieldErrorForReason: the bad value shown is the node's schema type ("object"), as upstream reports it."""
+    field = _child(path, violation.field_path) if violation.field_path else path
+    schema_type = node.types[0] if len(node.types) == 1 else ""
+    if violation.reason == "FieldValueForbidden":
+        return _forbidden(field, violation.detail)
+    if violation.reason == "FieldValueRequired":
+        return _required(field, violation.detail)
+    if violation.reason == "FieldValueDuplicate":
+        return _duplicate(field, schema_type)
+    return _invalid(field, schema_type, violation.detail)
+
+
 # --- formats and patterns -----------------------------------------------------------------------------------------
 
 # apiextensions' supportedVersionedFormats (1.0 and 1.34 sets), '-' removed as go-openapi normalises names.
@@ -953,7 +1053,8 @@ def _version_problems(versions: Any) -> list[dict[str, str]]:
             problems.append(_invalid(f"{path}.name", name, ",".join(errors)))
         schema = _mapping(version.get("schema")).get("openAPIV3Schema")
         if schema is not None:
-            problems += _structural_problems(schema, f"{path}.schema.openAPIV3Schema")
+            structural = _structural_problems(schema, f"{path}.schema.openAPIV3Schema")
+            problems += structural or _validation_rule_problems(schema, f"{path}.schema.openAPIV3Schema")
     shown = _go_versions(listed)
     names = [version.get("name") for version in listed]
     if len(set(map(str, names))) != len(names):
@@ -1107,3 +1208,115 @@ def _list_type_problems(schema: dict[str, Any], path: str, problems: list[dict[s
     if schema.get("x-kubernetes-list-type") == "map" and not schema.get("x-kubernetes-list-map-keys"):
         detail = "must not be empty if x-kubernetes-list-type is map"
         problems.append(_required(f"{path}.x-kubernetes-list-map-keys", detail))
+
+
+# --- x-kubernetes-validations of a CRD ------------------------------------------------------------------------------
+
+_NEWLINES = re.compile(r"[\n\r]")
+
+
+def _validation_rule_problems(schema: dict[str, Any], path: str) -> list[dict[str, str]]:
+    """Every entry's fields first, then what compiling the rules found (upstream's SchemaErrors, then CELErrors)."""
+    entry_problems: list[dict[str, str]] = []
+    compile_problems: list[dict[str, str]] = []
+    _rules_problems(schema, None, path, "", entry_problems, compile_problems, root=True)
+    return entry_problems + compile_problems
+
+
+def _rules_problems(
+    schema: dict[str, Any],
+    node: _Node | None,
+    path: str,
+    uncorrelatable: str,
+    entry_problems: list[dict[str, str]],
+    compile_problems: list[dict[str, str]],
+    root: bool = False,
+) -> None:
+    """Walk the raw schema, compiling it (beside the walk) from the outermost node that carries rules: schemas
+    without rules never pay for compiling. `uncorrelatable` is the outermost list above that is not a map list:
+    below it no old value can be found, so a rule there may not use oldSelf."""
+    entries = schema.get("x-kubernetes-validations")
+    if isinstance(entries, list) and entries:
+        node = node or _Node(schema, root=root)
+        found = _rule_entry_problems(entries, node, path)
+        entry_problems += found
+        if not found:
+            compile_problems += _rule_compile_problems(entries, node.rules, path, uncorrelatable)
+    walk = functools.partial(_rules_problems, entry_problems=entry_problems, compile_problems=compile_problems)
+    for key, sub in _mapping(schema.get("properties")).items():
+        if isinstance(sub, dict):
+            walk(sub, node and node.properties.get(key), f"{path}.properties[{key}]", uncorrelatable)
+    additional = schema.get("additionalProperties")
+    if isinstance(additional, dict):
+        walk(additional, node and node.additional, f"{path}.additionalProperties", uncorrelatable)
+    items = schema.get("items")
+    if isinstance(items, dict):
+        below = uncorrelatable or ("" if schema.get("x-kubernetes-list-type") == "map" else path)
+        walk(items, node and node.items, f"{path}.items", below)
+
+
+def _rule_entry_problems(entries: list[Any], node: _Node, path: str) -> list[dict[str, str]]:
+    from control_plane.sandbox import cel
+
+    problems: list[dict[str, str]] = []
+    for index, raw in enumerate(entries):
+        entry = _mapping(raw)
+        at = f"{path}.x-kubernetes-validations[{index}]"
+        rule, message = _text(entry.get("rule")), _text(entry.get("message"))
+        expression, field_path = _text(entry.get("messageExpression")), _text(entry.get("fieldPath"))
+        if not rule.strip():
+            problems.append(_required(f"{at}.rule", "rule is not specified"))
+        elif message and not message.strip():
+            problems.append(_invalid(f"{at}.message", message, "message must be non-empty if specified"))
+        elif _NEWLINES.search(message.strip()):
+            problems.append(_invalid(f"{at}.message", message, "message must not contain line breaks"))
+        elif _NEWLINES.search(rule.strip()) and not message.strip():
+            problems.append(_required(f"{at}.message", "message must be specified if rule contains line breaks"))
+        if expression and not expression.strip():
+            problems.append(_required(f"{at}.messageExpression", "messageExpression must be non-empty if specified"))
+        reason = entry.get("reason")
+        if reason is not None and reason not in cel.REASONS:
+            problems.append(_not_supported(f"{at}.reason", reason, cel.REASONS))
+        if field_path and not field_path.strip():
+            problems.append(_invalid(f"{at}.fieldPath", field_path, "fieldPath must be non-empty if specified"))
+        if _NEWLINES.search(field_path):
+            problems.append(_invalid(f"{at}.fieldPath", field_path, "fieldPath must not contain line breaks"))
+        if field_path and cel.field_path(field_path, node) is None:
+            problems.append(_invalid(f"{at}.fieldPath", field_path, "fieldPath must be a valid path"))
+    return problems
+
+
+def _rule_compile_problems(
+    entries: list[Any], rules: tuple[cel.Rule, ...], path: str, uncorrelatable: str
+) -> list[dict[str, str]]:
+    problems: list[dict[str, str]] = []
+    for index, (raw, rule) in enumerate(zip(entries, rules, strict=True)):
+        entry = _mapping(raw)
+        at = f"{path}.x-kubernetes-validations[{index}]"
+        if rule.error:
+            problems.append(_invalid(f"{at}.rule", _go_validation_rule(entry), rule.error))
+        if rule.message_error:
+            problems.append(_invalid(f"{at}.messageExpression", _go_validation_rule(entry), rule.message_error))
+        if rule.uses_old_self and uncorrelatable:
+            detail = f"oldSelf cannot be used on the uncorrelatable portion of the schema within {uncorrelatable}"
+            problems.append(_invalid(f"{at}.rule", rule.source, detail))
+        elif not rule.uses_old_self and entry.get("optionalOldSelf") is not None:
+            detail = "may not be set if oldSelf is not used in rule"
+            problems.append(_invalid(f"{at}.optionalOldSelf", entry["optionalOldSelf"], detail))
+    return problems
+
+
+def _go_validation_rule(entry: dict[str, Any]) -> _GoLiteral:
+    """The rule as Go's %#v prints apiextensions.ValidationRule; a set pointer shows its value, not an address."""
+
+    def pointer(go_type: str, value: Any) -> str:
+        return f"(*{go_type})(nil)" if value is None else f"(*{go_type})({_go_value(value)})"
+
+    return _GoLiteral(
+        "apiextensions.ValidationRule{"
+        f"Rule:{_go_quote(_text(entry.get('rule')))}, Message:{_go_quote(_text(entry.get('message')))}, "
+        f"MessageExpression:{_go_quote(_text(entry.get('messageExpression')))}, "
+        f"Reason:{pointer('apiextensions.FieldValueErrorReason', entry.get('reason'))}, "
+        f"FieldPath:{_go_quote(_text(entry.get('fieldPath')))}, "
+        f"OptionalOldSelf:{pointer('bool', entry.get('optionalOldSelf'))}}}"
+    )

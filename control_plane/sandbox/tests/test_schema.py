@@ -59,6 +59,12 @@ def cause(field: str, cause_type: str, message: str) -> dict[str, str]:
     return {"field": field, "reason": cause_type, "message": message}
 
 
+RULES_NOT_CHECKED = (
+    "some validation rules were not checked because the object was invalid; correct the existing errors to complete "
+    "validation"
+)
+
+
 # --- validation ---------------------------------------------------------------------------------------------------
 
 REJECTED = [
@@ -976,4 +982,6 @@ def test_a_broken_composition_is_rejected_with_every_cause():
         cause("spec.pipeline[1].functionRef", "FieldValueRequired", "Required value"),
         cause("spec.pipeline[1]", "FieldValueDuplicate", 'Duplicate value: map[string]interface {}{"step":"one"}'),
         cause("spec.mode", "FieldValueNotSupported", 'Unsupported value: "Resources": supported values: "Pipeline"'),
+        # The CEL rules wait for a well-formed object, as upstream's hasBlockingErr has them do.
+        cause("<nil>", "FieldValueInvalid", f'Invalid value: "null": {RULES_NOT_CHECKED}'),
     ]
