@@ -195,10 +195,10 @@ def _cluster_source(env: dict[str, str], sandbox_port: int, folder: Path) -> lis
     url = f"http://127.0.0.1:{sandbox_port}"
     try:
         _register_sandbox(env, url, folder)
-    except SystemExit:
+        tested = _devplat(env, "clusters", "test", SANDBOX_CLUSTER)  # records its versions for `clusters list`
+    except BaseException:  # an error or Ctrl-C: the sandbox runs in its own process group, so stop it here
         _stop([child])
         raise
-    tested = _devplat(env, "clusters", "test", SANDBOX_CLUSTER)  # records its versions for `clusters list`
     _say((tested.stdout or tested.stderr).strip())
     _say(
         f"sandbox cluster at {url}: a Kubernetes API emulator with demo data, not a real cluster "
@@ -220,12 +220,18 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     env.setdefault("DEVPLAT_ENV", "development")
     embedded_servers = not (env.get("DATABASE_URL") and env.get("REDIS_URL"))
+    # Until the children run, Ctrl-C and SIGTERM interrupt the start-up (even when SIGINT was inherited ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         _servers(env)
         _prepare(env)
     except embedded.EmbeddedServerError as exc:
         _say(f"error: {exc}")
         return 1
+    except KeyboardInterrupt:
+        _say("interrupted while starting; stopped")
+        return 130
 
     children: list[Child] = []
     sandbox_folder = Path(env.get("DEVPLAT_DATA_DIR", ROOT / ".devplat")) / "sandbox"
@@ -234,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         print(exc, flush=True)
         return 1
+    except KeyboardInterrupt:
+        _say("interrupted while starting; stopped")
+        return 130
 
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "devplat"]
