@@ -20,7 +20,6 @@ from kubernetes.client.rest import ApiException
 
 from control_plane.sandbox import cel
 from control_plane.sandbox.errors import ApiError
-from control_plane.sandbox.runner import Sandbox
 from control_plane.sandbox.schema import admit, crd_problems
 
 GROUP = "example.devplat.io"
@@ -730,13 +729,9 @@ def test_changing_an_xrds_group_is_refused_as_immutable():
 
 
 @pytest.fixture
-def api(sandbox: Sandbox):
-    configuration = client.Configuration()
-    configuration.host = sandbox.url
-    configuration.retries = False
-    with client.ApiClient(configuration) as api_client:
-        client.CoreV1Api(api_client).create_namespace({"metadata": {"name": "demo"}})
-        yield api_client
+def api(api_client: client.ApiClient) -> client.ApiClient:
+    client.CoreV1Api(api_client).create_namespace({"metadata": {"name": "demo"}})
+    return api_client
 
 
 @pytest.fixture

@@ -21,15 +21,6 @@ GROUP = "example.devplat.io"
 
 
 @pytest.fixture
-def api_client(sandbox: Sandbox):
-    configuration = client.Configuration()
-    configuration.host = sandbox.url
-    configuration.retries = False  # urllib3 would otherwise retry 429s itself, hiding what the server answered
-    with client.ApiClient(configuration) as api:
-        yield api
-
-
-@pytest.fixture
 def core(api_client) -> client.CoreV1Api:
     return client.CoreV1Api(api_client)
 

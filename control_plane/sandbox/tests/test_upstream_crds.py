@@ -13,28 +13,22 @@ import yaml
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
-from control_plane.sandbox.runner import Sandbox
-
 UPSTREAM = Path(__file__).resolve().parents[4] / "shared" / "crossplane-crds"
 pytestmark = pytest.mark.skipif(not UPSTREAM.is_dir(), reason=f"{UPSTREAM} is not beside the repository")
 
 
 @pytest.fixture
-def loaded(sandbox: Sandbox):
-    configuration = client.Configuration()
-    configuration.host = sandbox.url
-    configuration.retries = False
-    with client.ApiClient(configuration) as api:
-        # The dynamic client sends the documents as they are (the typed one re-validates them client-side).
-        crds = dynamic.DynamicClient(api).resources.get(
-            api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
-        )
-        names = []
-        for path in sorted(UPSTREAM.glob("*/*.yaml")):
-            for document in yaml.safe_load_all(path.read_text()):
-                if document and document.get("kind") == "CustomResourceDefinition":
-                    names.append(crds.create(body=document).metadata.name)
-        yield api, names
+def loaded(api_client: client.ApiClient) -> tuple[client.ApiClient, list[str]]:
+    # The dynamic client sends the documents as they are (the typed one re-validates them client-side).
+    crds = dynamic.DynamicClient(api_client).resources.get(
+        api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition"
+    )
+    names = []
+    for path in sorted(UPSTREAM.glob("*/*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document and document.get("kind") == "CustomResourceDefinition":
+                names.append(crds.create(body=document).metadata.name)
+    return api_client, names
 
 
 def test_every_upstream_crd_registers_and_is_discoverable(loaded):
