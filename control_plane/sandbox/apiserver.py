@@ -484,7 +484,7 @@ class ApiServer:
                 return (key,) if key else None
 
             return builtin_keys
-        keyed = {**_schema_list_keys(kind.schema or {}, ""), **METADATA_LIST_KEYS}
+        keyed = {**kind.list_map_keys, **METADATA_LIST_KEYS}
         return keyed.get
 
     def _decoded_object(self, kind: ResourceKind, body: Any, *, require_type: bool = False) -> Object:
@@ -767,17 +767,3 @@ def _established_status(crd: Object) -> dict[str, Any]:
 def _cluster_ip(uid: str) -> str:
     value = int(uid.replace("-", "")[:8], 16)
     return f"10.96.{(value >> 8) % 256}.{value % 254 + 1}"
-
-
-def _schema_list_keys(node: dict[str, Any], path: str) -> dict[str, tuple[str, ...]]:
-    """Paths (indices dropped) of lists the schema declares as `x-kubernetes-list-type: map`, with their keys."""
-    found: dict[str, tuple[str, ...]] = {}
-    if node.get("x-kubernetes-list-type") == "map":
-        found[path] = tuple(node.get("x-kubernetes-list-map-keys", ()))
-    elif node.get("x-kubernetes-list-type") == "set":
-        found[path] = apply.SET_LIST
-    for name, child in (node.get("properties") or {}).items():
-        found.update(_schema_list_keys(child, f"{path}.{name}" if path else name))
-    if isinstance(node.get("items"), dict):
-        found.update(_schema_list_keys(node["items"], path))
-    return found

@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from control_plane.sandbox.apply import SET_LIST
+
 READ_VERBS = ("get", "list", "watch")
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -30,6 +32,8 @@ class ResourceKind:
     scale_subresource: bool = False
     schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+    # Lists the schema keys for server-side apply: path (indices dropped) -> list-map keys, or SET_LIST for sets.
+    list_map_keys: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def api_version(self) -> str:
@@ -135,6 +139,20 @@ CRD_STORAGE = ("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACE_STORAGE = ("", "namespaces")
 
 
+def _schema_list_keys(node: dict[str, Any], path: str) -> dict[str, tuple[str, ...]]:
+    """The lists a CRD version's schema keys (`x-kubernetes-list-type` map or set), computed once per version."""
+    found: dict[str, tuple[str, ...]] = {}
+    if node.get("x-kubernetes-list-type") == "map":
+        found[path] = tuple(node.get("x-kubernetes-list-map-keys", ()))
+    elif node.get("x-kubernetes-list-type") == "set":
+        found[path] = SET_LIST
+    for name, child in (node.get("properties") or {}).items():
+        found.update(_schema_list_keys(child, f"{path}.{name}" if path else name))
+    if isinstance(node.get("items"), dict):
+        found.update(_schema_list_keys(node["items"], path))
+    return found
+
+
 def kinds_from_crd(crd: dict[str, Any]) -> list[ResourceKind]:
     """The resources a CRD serves, one per served version."""
     spec = crd["spec"]
@@ -143,6 +161,7 @@ def kinds_from_crd(crd: dict[str, Any]) -> list[ResourceKind]:
     for version in spec.get("versions", []):
         if not version.get("served", True):
             continue
+        schema = (version.get("schema") or {}).get("openAPIV3Schema")
         found.append(
             ResourceKind(
                 group=spec["group"],
@@ -154,8 +173,9 @@ def kinds_from_crd(crd: dict[str, Any]) -> list[ResourceKind]:
                 categories=tuple(names.get("categories", ())),
                 status_subresource="status" in (version.get("subresources") or {}),
                 builtin=False,
-                schema=(version.get("schema") or {}).get("openAPIV3Schema"),
+                schema=schema,
                 printer_columns=tuple(version.get("additionalPrinterColumns", ())),
+                list_map_keys=_schema_list_keys(schema or {}, ""),
             )
         )
     return found
