@@ -53,6 +53,7 @@ class WriteResult:
     warnings: list[str] = field(default_factory=list)
 
 
+CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
@@ -64,7 +65,6 @@ class ApiServer:
         self.catalog = Catalog()
         self.store = Store(max_events=max_events)
         self.faults = Faults()
-        self._terminating_namespaces: set[str] = set()
         self.bulk_load({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in SYSTEM_NAMESPACES)
 
     # Lookups.
@@ -456,7 +456,6 @@ class ApiServer:
         objects = state["objects"]
         self.catalog = Catalog()
         self.store = Store(max_events=self.store.max_events)
-        self._terminating_namespaces.clear()
         with self.store.lock:
             for obj in objects:
                 if obj["kind"] == "CustomResourceDefinition":
@@ -465,8 +464,6 @@ class ApiServer:
                 kind = self.kind_for(obj["apiVersion"], obj["kind"])
                 key = self._key(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])
                 self.store.commit(kind.storage, key, "ADDED", obj, None, int(obj["metadata"]["resourceVersion"]))
-                if kind.storage == NAMESPACE_STORAGE and obj["metadata"].get("deletionTimestamp"):
-                    self._terminating_namespaces.add(key[1])
             self.store.rv = max(self.store.rv, int(state["resourceVersion"]))
             self.store.compact()
         return len(objects)
@@ -525,9 +522,10 @@ class ApiServer:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if body_namespace and body_namespace != namespace:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
-        if self.store.get(NAMESPACE_STORAGE, ("", namespace)) is None:
+        holder = self.store.get(NAMESPACE_STORAGE, ("", namespace))
+        if holder is None:
             raise not_found("namespaces", namespace)
-        if namespace in self._terminating_namespaces:
+        if holder["metadata"].get("deletionTimestamp"):
             raise ApiError(
                 403,
                 "Forbidden",
@@ -572,6 +570,8 @@ class ApiServer:
             obj["status"] = {"phase": "Active"}
         elif kind.storage == CRD_STORAGE:
             obj["status"] = _established_status(obj)
+            if CRD_CLEANUP_FINALIZER not in obj_meta.get("finalizers", []):
+                obj_meta["finalizers"] = [*obj_meta.get("finalizers", []), CRD_CLEANUP_FINALIZER]
         elif kind.kind == "Deployment" and not keep_status:
             obj["spec"] = {"replicas": 1, **(obj.get("spec") or {})}
         elif kind.kind == "Secret":
@@ -584,7 +584,7 @@ class ApiServer:
         """Commit one write (unless dry-run); an object whose deletion only waited on finalizers is removed."""
         store = self.store
         obj_meta = obj["metadata"]
-        if live is not None and obj_meta.get("deletionTimestamp") and not obj_meta.get("finalizers"):
+        if live is not None and obj_meta.get("deletionTimestamp") and not _finalizers(kind, obj):
             return self._remove(kind, key, obj, live, opts)
         if opts.dry_run:
             if live is None:
@@ -632,7 +632,7 @@ class ApiServer:
             self.catalog.unregister_crd(final)
         if not orphan:
             self._collect_dependents(final["metadata"]["uid"])
-        self._finish_containers(key[0])
+        self._finish_containers(kind.storage, key[0])
         return gone
 
     def _collect_dependents(self, owner_uid: str) -> None:
@@ -659,7 +659,6 @@ class ApiServer:
             marked["metadata"]["deletionTimestamp"] = meta.now_rfc3339()
             marked["status"] = {"phase": "Terminating"}
             marked = self._persist(kind, key, marked, live, opts)
-        self._terminating_namespaces.add(name)
         for resource in self.catalog.all():
             if not resource.namespaced:
                 continue
@@ -667,7 +666,7 @@ class ApiServer:
             for obj_key, obj in zip(snapshot.keys, snapshot.objects, strict=True):
                 if obj_key[0] == name and self.store.get(resource.storage, obj_key) is obj:
                     self._delete_object(resource, obj_key, obj, opts)
-        return self.store.get(kind.storage, key) or marked
+        return self._finish_namespace(name) or marked
 
     def _delete_crd(self, kind: ResourceKind, key: Key, live: Object, opts: WriteOptions) -> Object:
         if opts.dry_run:
@@ -691,27 +690,27 @@ class ApiServer:
         if self.store.bucket(storage).objects:
             return None
         crd_kind = self.kind("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-        gone = self._remove(crd_kind, key, crd, crd, WriteOptions())
+        finalizers = [f for f in crd["metadata"].get("finalizers", []) if f != CRD_CLEANUP_FINALIZER]
+        final = {**crd, "metadata": {**crd["metadata"], "finalizers": finalizers}}
+        gone = self._remove(crd_kind, key, final, crd, WriteOptions())
         self.store.drop_storage(storage)
         return gone
 
-    def _finish_containers(self, namespace: str) -> None:
-        """A terminating namespace or CRD goes away once the last object it holds is gone."""
-        if namespace and namespace in self._terminating_namespaces and not self._namespace_has_objects(namespace):
-            self._terminating_namespaces.discard(namespace)
-            ns = self.store.get(NAMESPACE_STORAGE, ("", namespace))
-            if ns is not None:
-                self._remove(self.kind("", "v1", "namespaces"), ("", namespace), ns, ns, WriteOptions())
-        for crd_key, crd in list(self.store.bucket(CRD_STORAGE).objects.items()):
-            if crd["metadata"].get("deletionTimestamp"):
-                self._finish_crd(crd_key)
+    def _finish_namespace(self, name: str) -> Object | None:
+        """A terminating namespace goes once nothing is left in it (the namespace controller's `kubernetes`
+        finalizer, done at once); returns what was removed."""
+        namespace = self.store.get(NAMESPACE_STORAGE, ("", name))
+        if namespace is None or not namespace["metadata"].get("deletionTimestamp") or self.store.namespace_sizes[name]:
+            return None
+        final = {**namespace, "spec": {**namespace.get("spec", {}), "finalizers": []}}
+        return self._remove(self.kind("", "v1", "namespaces"), ("", name), final, namespace, WriteOptions())
 
-    def _namespace_has_objects(self, namespace: str) -> bool:
-        return any(
-            key[0] == namespace
-            for resource in {k.storage for k in self.catalog.all() if k.namespaced}
-            for key in self.store.bucket(resource).objects
-        )
+    def _finish_containers(self, storage: Storage, namespace: str) -> None:
+        """After a removal from `storage` in `namespace`: a terminating namespace or CRD goes once it is empty."""
+        if namespace:
+            self._finish_namespace(namespace)
+        group, plural = storage
+        self._finish_crd(("", f"{plural}.{group}"))
 
 
 def _scale_of(obj: Object) -> Object:
@@ -730,6 +729,15 @@ def _scale_of(obj: Object) -> Object:
             "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items())),
         },
     }
+
+
+def _finalizers(kind: ResourceKind, obj: Object) -> list[str]:
+    """What holds a deleted object: its finalizers, and for a namespace also the namespace controller's
+    (`spec.finalizers`), which `_finish_namespace` releases once the namespace is empty."""
+    held = list(obj["metadata"].get("finalizers") or ())
+    if kind.storage == NAMESPACE_STORAGE:
+        held += (obj.get("spec") or {}).get("finalizers") or ()
+    return held
 
 
 def _check_resource_version(kind: ResourceKind, name: str, live: Object, wanted: str | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +70,7 @@ class Store:
         self._snapshots: OrderedDict[tuple[Storage, int], Snapshot] = OrderedDict()
         self.uids: dict[str, tuple[Storage, Key]] = {}
         self.dependents: dict[str, set[tuple[Storage, Key]]] = {}
+        self.namespace_sizes: Counter[str] = Counter()  # namespaced objects per namespace, to finish terminating ones
 
     def bucket(self, storage: Storage) -> Bucket:
         found = self._buckets.get(storage)
@@ -89,6 +90,8 @@ class Store:
     def commit(self, storage: Storage, key: Key, event_type: str, obj: Object, prev: Object | None, rv: int) -> None:
         """Store (or remove, for DELETED) one object at `rv` and wake watchers. Call with `lock` held."""
         bucket = self.bucket(storage)
+        if key[0] and (event_type == "DELETED") == (key in bucket.objects):
+            self.namespace_sizes[key[0]] += -1 if event_type == "DELETED" else 1
         if event_type == "DELETED":
             bucket.objects.pop(key, None)
             self._unindex(storage, key, prev)
@@ -112,6 +115,8 @@ class Store:
                 self._events_held -= len(bucket.events)
                 for key, obj in bucket.objects.items():
                     self._unindex(storage, key, obj)
+                    if key[0]:
+                        self.namespace_sizes[key[0]] -= 1
             self.changed.notify_all()
 
     def has_storage(self, storage: Storage, bucket: Bucket) -> bool:

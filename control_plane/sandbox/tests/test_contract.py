@@ -732,3 +732,30 @@ def test_a_partial_apply_is_judged_on_the_merged_object(sandbox, api_client, wid
     response = connection.getresponse()
     assert response.status == 400 and b"colour" in response.read()
     connection.close()
+
+
+def test_a_namespace_waits_for_finalizers_of_its_contents_then_goes(core, namespace):
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "held", "finalizers": ["devplat.io/hold"]}})
+    core.delete_namespace(namespace)
+    assert core.read_namespace(namespace).status.phase == "Terminating"
+    with pytest.raises(ApiException) as refused:
+        core.create_namespaced_config_map(namespace, cm("late"))
+    assert refused.value.status == 403
+    core.patch_namespaced_config_map("held", namespace, {"metadata": {"finalizers": None}})
+    with pytest.raises(ApiException) as gone:
+        core.read_namespace(namespace)
+    assert gone.value.status == 404
+
+
+def test_a_crd_waits_for_finalizers_of_its_objects_then_goes(api_client, widgets, namespace):
+    held = {**widget("held"), "metadata": {"name": "held", "finalizers": ["devplat.io/hold"]}}
+    widgets.create_namespaced_custom_object(GROUP, "v1", namespace, "widgets", held)
+    extensions = client.ApiextensionsV1Api(api_client)
+    extensions.delete_custom_resource_definition(f"widgets.{GROUP}")
+    assert extensions.read_custom_resource_definition(f"widgets.{GROUP}").metadata.deletion_timestamp
+    widgets.patch_namespaced_custom_object(
+        GROUP, "v1", namespace, "widgets", "held", {"metadata": {"finalizers": None}}
+    )
+    with pytest.raises(ApiException) as gone:
+        extensions.read_custom_resource_definition(f"widgets.{GROUP}")
+    assert gone.value.status == 404
