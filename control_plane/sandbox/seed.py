@@ -399,20 +399,21 @@ def cache(namespace: str, name: str) -> list[Obj]:
 def claim(namespace: str, name: str) -> list[Obj]:
     """A Crossplane v1 claim, its cluster-scoped composite and a cluster-scoped (legacy) managed resource."""
     xr_name = f"{name}-x7k2p"
+    # A claim and its composite carry the same parameters and composition.
+    parameters = {
+        "engine": "postgres",
+        "engineVersion": "15",
+        "size": "medium",
+        "storageGB": 50,
+        "compositionRef": {"name": "xpostgresqlinstances-aws"},
+    }
     claim_obj = obj(
         f"{PLATFORM_GROUP}/v1alpha1",
         "PostgreSQLInstance",
         name,
         namespace,
         age=300,
-        spec={
-            "engine": "postgres",
-            "engineVersion": "15",
-            "size": "medium",
-            "storageGB": 50,
-            "compositionRef": {"name": "xpostgresqlinstances-aws"},
-            "writeConnectionSecretToRef": {"name": f"{name}-conn"},
-        },
+        spec={**parameters, "writeConnectionSecretToRef": {"name": f"{name}-conn"}},
         status={"conditions": READY},
     )
     xr = obj(
@@ -421,14 +422,7 @@ def claim(namespace: str, name: str) -> list[Obj]:
         xr_name,
         age=300,
         labels={"crossplane.io/claim-name": name, "crossplane.io/claim-namespace": namespace},
-        spec={
-            "engine": "postgres",
-            "engineVersion": "15",
-            "size": "medium",
-            "storageGB": 50,
-            "compositionRef": {"name": "xpostgresqlinstances-aws"},
-            "claimRef": ref(claim_obj),
-        },
+        spec={**parameters, "claimRef": ref(claim_obj)},
         status={"conditions": READY},
     )
     claim_obj["spec"]["resourceRef"] = ref(xr)
