@@ -8,10 +8,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Greatest
 from django.http import HttpRequest
+from django.utils import timezone
 
-from control_plane import services
+from control_plane import (
+    inventory_admin,  # noqa: F401 (registers the inventory pages)
+    services,
+)
+from control_plane.inventory_cli import age
 from control_plane.kube.credentials import ClusterCredentials
 from control_plane.models import Cluster
 
@@ -85,6 +91,11 @@ class ClusterAdmin(admin.ModelAdmin):
         "kubernetes_version",
         "crossplane_version",
         "last_contact_at",
+        "synced_types",
+        "synced_objects",
+        "oldest_cursor",
+        "newest_event",
+        "types_with_errors",
     )
     list_filter = ("enabled", "auth_method")
     search_fields = ("name", "server")
@@ -132,6 +143,47 @@ class ClusterAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (*self.readonly_fields, "name") if obj else self.readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Cluster]:
+        """Each cluster with the sync health of its watched types, aggregated in the same query."""
+        watched = Q(resource_types__watched=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                type_count=Count("resource_types", filter=watched),
+                object_total=Sum("resource_types__object_count", filter=watched),
+                never_synced=Count("resource_types", filter=watched & Q(resource_types__last_list_at__isnull=True)),
+                oldest_cursor_at=Min(
+                    Greatest("resource_types__last_list_at", "resource_types__last_event_at"), filter=watched
+                ),
+                newest_event_at=Max("resource_types__last_event_at", filter=watched),
+                error_types=Count("resource_types", filter=watched & ~Q(resource_types__last_error="")),
+            )
+        )
+
+    @admin.display(description="types", ordering="type_count")
+    def synced_types(self, obj: Any) -> int:
+        return obj.type_count
+
+    @admin.display(description="objects", ordering="object_total")
+    def synced_objects(self, obj: Any) -> int:
+        return obj.object_total or 0
+
+    @admin.display(description="oldest cursor")
+    def oldest_cursor(self, obj: Any) -> str:
+        """The age of the least recently advanced cursor; "never" while a watched type has not been listed yet."""
+        if obj.never_synced:
+            return f"never ({obj.never_synced} types)"
+        return age(obj.oldest_cursor_at, timezone.now()) or "-"
+
+    @admin.display(description="newest event", ordering="newest_event_at")
+    def newest_event(self, obj: Any) -> str:
+        return f"{age(obj.newest_event_at, timezone.now())} ago" if obj.newest_event_at else "-"
+
+    @admin.display(description="types with errors", ordering="error_types")
+    def types_with_errors(self, obj: Any) -> int:
+        return obj.error_types
 
     @admin.display(description="credentials")
     def stored_credentials(self, obj: Cluster) -> str:

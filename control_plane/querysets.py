@@ -12,3 +12,29 @@ class ClusterQuerySet(RestrictedQuerySet):
 
     def restrict_for(self, user: Any, action: str) -> Self:
         return self if action == "view" else self.none()
+
+
+class ResourceTypeQuerySet(ClusterQuerySet):
+    """Like clusters: what is synced, and how well, is visible to every signed-in user; admins change it."""
+
+
+class TeamOwnedQuerySet(RestrictedQuerySet):
+    """Inventory rows are seen through their team (namespace ownership, or the `devplat.io/team` label): one
+    indexed join, no per-row guardian lookup. Rows no team owns are for platform admins only. Nobody but the sync
+    writes them."""
+
+    def restrict_for(self, user: Any, action: str) -> Self:
+        from identity.models import Team
+
+        if action != "view":
+            return self.none()
+        return self.filter(team__in=Team.objects.restrict(user, "view").values("id"))
+
+
+class ResourceQuerySet(TeamOwnedQuerySet):
+    def live(self) -> Self:
+        return self.filter(deleted_at__isnull=True)
+
+
+class ResourceChangeQuerySet(TeamOwnedQuerySet):
+    pass

@@ -8,6 +8,7 @@ changed in between (R15).
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from control_plane import credentials as vault
-from control_plane.choices import ClusterAuthMethodChoices
+from control_plane.choices import ClusterAuthMethodChoices, ResourceCategoryChoices, ResourceTypeSourceChoices
 from control_plane.kube.credentials import ClusterCredentials
 from control_plane.kube.endpoints import EndpointRefused, check_server_url
 from control_plane.kube.kubeconfig import CredentialsRefused, build_credentials, parse_kubeconfig
-from control_plane.models import Cluster
+from control_plane.models import Cluster, ResourceType
 from governance.services import audit_record
 
 
@@ -228,3 +229,61 @@ def clusters_rotate_keys() -> list[Cluster]:
         after={"clusters": [c.name for c in clusters]},
     )
     return clusters
+
+
+# `plural.group` as kubectl spells a type: a DNS label, then optionally a DNS subdomain (`deployments.apps`, `pods`).
+_TYPE_KEY = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$")
+
+
+@transaction.atomic
+def resource_type_add(*, cluster: Cluster, key: str) -> ResourceType:
+    """Ask the sync to also watch a type its discovery does not pick (`pods`, `widgets.example.com`).
+
+    The row is a placeholder (no version, kind or scope yet, `served=False`): the next sync window asks the cluster's
+    discovery for it and fills it in when the cluster serves it, then lists and watches it like any other type.
+    """
+    key = key.strip().lower()
+    if len(key) > 253 or not _TYPE_KEY.match(key):
+        message = f"{key!r} is not a resource type: write it as kubectl does, plural.group (widgets.example.com; pods)."
+        raise ValidationError({"type": message})
+    plural, _, group = key.partition(".")
+    if ResourceType.objects.filter(cluster=cluster, group=group, plural=plural).exists():
+        raise ValidationError({"type": f"Cluster {cluster.name} already has the type {key}."})
+    resource_type = ResourceType.objects.create(
+        cluster=cluster,
+        group=group,
+        plural=plural,
+        version="",
+        kind="",
+        namespaced=False,
+        category=ResourceCategoryChoices.ADDED,
+        source=ResourceTypeSourceChoices.ADDED,
+        served=False,
+    )
+    audit_record(action="resource_type.add", target=resource_type, after={"cluster": cluster.name, "type": key})
+    return resource_type
+
+
+@transaction.atomic
+def resource_type_set_watched(*, resource_type: ResourceType, watched: bool) -> ResourceType:
+    """Include a type in the sync of its cluster, or exclude it; audited when it changes.
+
+    Including a type again clears its cursor, so its sync starts with a full list: a watch resumed from the old
+    cursor would never bring back what was deleted or tombstoned while it was excluded.
+    """
+    resource_type = ResourceType.objects.select_for_update().get(pk=resource_type.pk)
+    if resource_type.watched == watched:
+        return resource_type
+    resource_type.watched = watched
+    fields = ["watched"]
+    if watched:
+        resource_type.cursor = ""
+        fields.append("cursor")
+    resource_type.save(update_fields=fields)
+    audit_record(
+        action="resource_type.include" if watched else "resource_type.exclude",
+        target=resource_type,
+        before={"watched": not watched},
+        after={"watched": watched, "cluster": resource_type.cluster.name, "type": resource_type.key},
+    )
+    return resource_type

@@ -61,6 +61,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         "DATABASE_URL must point at PostgreSQL (postgres://...); it is the only engine devplat supports."
     )
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DEVPLAT_DB_CONNECT_TIMEOUT", default=5)
+# JIT compilation costs more than it saves on devplat's short queries (it added ~1.5 s to tree rollups).
+DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DEVPLAT_DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -238,6 +240,21 @@ def _networks(name: str) -> list[str]:
 
 # Private networks whose cluster API servers admins may register; link-local and metadata addresses never pass.
 DEVPLAT_CLUSTER_ALLOWED_NETWORKS = _networks("DEVPLAT_CLUSTER_ALLOWED_NETWORKS")
+
+# --- The sync operator -----------------------------------------------------------------------------------------------
+# A window is one bounded run of list + watch for a cluster; beat starts the next one, which resumes from the cursors.
+DEVPLAT_SYNC_WINDOW_SECONDS = env.float("DEVPLAT_SYNC_WINDOW_SECONDS", default=240.0)
+DEVPLAT_SYNC_TICK_SECONDS = env.float("DEVPLAT_SYNC_TICK_SECONDS", default=5.0)
+# How often each type is compared in full with the cluster, repairing whatever the watches missed (R8).
+DEVPLAT_SYNC_RESYNC_SECONDS = env.float("DEVPLAT_SYNC_RESYNC_SECONDS", default=6 * 3600.0)
+# Watch events are written in micro-batches: whichever comes first.
+DEVPLAT_SYNC_FLUSH_SECONDS = env.float("DEVPLAT_SYNC_FLUSH_SECONDS", default=0.2)
+DEVPLAT_SYNC_FLUSH_EVENTS = env.int("DEVPLAT_SYNC_FLUSH_EVENTS", default=500)
+# R5: each watch asks the server to end it after a jittered time in this range (the client reads with a grace more).
+DEVPLAT_SYNC_WATCH_TIMEOUT_RANGE = (300.0, 600.0)
+# R6: after a failed list or watch, wait a random time up to initial * 2^n seconds, at most the cap.
+DEVPLAT_SYNC_BACKOFF_INITIAL = env.float("DEVPLAT_SYNC_BACKOFF_INITIAL", default=0.8)
+DEVPLAT_SYNC_BACKOFF_CAP = env.float("DEVPLAT_SYNC_BACKOFF_CAP", default=30.0)
 
 # --- Celery ----------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = celery_redis_url(REDIS_URL)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import socket
+import threading
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,6 +196,7 @@ class KubeClient:
         label_selector: str | None = None,
         send_initial_events: bool = False,
         namespace: str | None = None,
+        canceller: WatchCanceller | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Watch events (`{"type", "object"}`, ADDED/MODIFIED/DELETED/BOOKMARK) as decoded dicts, until the server
         ends the stream (at `timeout_seconds`).
@@ -201,7 +204,8 @@ class KubeClient:
         An in-stream ERROR event raises its error: `KubeExpired` for 410, when `resource_version` is too old. A
         stream that stays silent for `timeout_seconds` plus a grace raises `KubeTimeout`; one cut before the server
         ended it raises `KubeUnreachable`. With `send_initial_events` the server first sends the current state as
-        ADDED events, then a BOOKMARK annotated `k8s.io/initial-events-end`.
+        ADDED events, then a BOOKMARK annotated `k8s.io/initial-events-end`. `canceller` lets another thread end
+        the stream at once (the read in progress raises `KubeUnreachable`).
         """
         query = [("watch", "true"), ("timeoutSeconds", str(timeout_seconds))]
         if allow_bookmarks or send_initial_events:  # the server refuses initial events without bookmarks
@@ -214,6 +218,8 @@ class KubeClient:
             query.append(("labelSelector", label_selector))
         read_timeout = timeout_seconds + WATCH_READ_GRACE
         response = self._request("GET", resource_path(rt, namespace), query, read_timeout=read_timeout)
+        if canceller is not None:
+            canceller.attach(response)
         try:
             for line in self._lines(response, read_timeout):
                 event = self._decode(line)
@@ -226,8 +232,9 @@ class KubeClient:
     def get(self, rt: ResourceType, name: str, namespace: str | None = None) -> dict[str, Any]:
         return self._get_json(resource_path(rt, namespace, name))
 
-    def discover(self) -> list[ResourceType]:
-        """The resource types devplat syncs from this cluster (`discovery.select_resource_types`).
+    def discover(self, extra: Collection[str] = ()) -> list[ResourceType]:
+        """The resource types devplat syncs from this cluster (`discovery.select_resource_types`), plus the `extra`
+        types (keys like `pods` or `widgets.example.com`) when the cluster serves them.
 
         Group versions that are not served right now (404, or 503 from an aggregated API such as metrics.k8s.io
         without its backend) are skipped with a warning, as client-go's discovery does; other errors raise.
@@ -239,7 +246,7 @@ class KubeClient:
             paths += [f"/apis/{gv}" for gv in sorted(versions, key=lambda gv: gv != preferred)]
         with ThreadPoolExecutor(max_workers=DISCOVERY_CONCURRENCY, thread_name_prefix="kube-discovery") as executor:
             documents = list(executor.map(self._resource_list, paths))
-        return select_resource_types(document for document in documents if document is not None)
+        return select_resource_types((document for document in documents if document is not None), extra)
 
     # Writes.
 
@@ -360,6 +367,38 @@ class KubeClient:
             yield
         except (HTTPError, ApiException, OSError) as exc:
             raise error_from_transport(exc, server=self.server, read_timeout=read_timeout) from exc
+
+
+class WatchCanceller:
+    """Ends a watch from another thread: shutting the socket down makes a read blocked in the watching thread
+    return at once, instead of at the stream's timeout. One canceller serves one watch call at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._response: HTTPResponse | None = None
+        self.cancelled = False
+
+    def attach(self, response: HTTPResponse) -> None:
+        with self._lock:
+            self._response = response
+            cancelled = self.cancelled
+        if cancelled:
+            _shutdown(response)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            response = self._response
+        if response is not None:
+            _shutdown(response)
+
+
+def _shutdown(response: HTTPResponse) -> None:
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def resource_path(rt: ResourceType, namespace: str | None = None, name: str | None = None) -> str:

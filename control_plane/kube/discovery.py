@@ -8,7 +8,7 @@ are covered, since v2 keeps the categories while moving XRs into namespaces and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ CROSSPLANE = "crossplane"
 COMPOSITE = "composite"
 CLAIM = "claim"
 MANAGED = "managed"
+ADDED = "added"
 
 # (group, kind) pairs; the group pins the kind so a CRD that reuses a built-in name is not mistaken for it.
 CORE_ALLOW_LIST: frozenset[tuple[str, str]] = frozenset(
@@ -76,8 +77,11 @@ class ResourceType:
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
 
-def select_resource_types(api_resource_lists: Iterable[Mapping[str, Any]]) -> list[ResourceType]:
-    """The types to sync from `APIResourceList` documents (`/api/v1`, `/apis/<group>/<version>`).
+def select_resource_types(
+    api_resource_lists: Iterable[Mapping[str, Any]], extra: Collection[str] = ()
+) -> list[ResourceType]:
+    """The types to sync from `APIResourceList` documents (`/api/v1`, `/apis/<group>/<version>`), plus the types
+    an operator added by key (`pods`, `widgets.example.com`), which get the category `added`.
 
     Give the documents in preference order (each group's preferred version first): a resource served in several
     versions is taken once, from the first document that has it. Subresources (`deployments/status`) and types
@@ -96,6 +100,8 @@ def select_resource_types(api_resource_lists: Iterable[Mapping[str, Any]]) -> li
             kind = str(entry.get("kind", ""))
             categories = tuple(str(category) for category in entry.get("categories") or ())
             category = devplat_category(group, kind, categories)
+            if not category and (f"{name}.{group}" if group else name) in extra:
+                category = ADDED
             if category:
                 selected[(group, name)] = ResourceType(
                     group=group,

@@ -36,7 +36,8 @@ from urllib3.util.ssl_ import create_urllib3_context
 from control_plane.kube.credentials import ClusterCredentials
 
 USER_AGENT = "devplat"
-CONNECTIONS_PER_CLUSTER = 10
+# The sync holds one long-lived watch connection per resource type; a cluster with Crossplane serves dozens.
+CONNECTIONS_PER_CLUSTER = 128
 # total=0: nothing is retried; raise_on_redirect=False: a 3xx is returned as the response instead of followed.
 NO_RETRIES_NO_REDIRECTS = Retry(total=0, redirect=0, raise_on_redirect=False, raise_on_status=False)
 

@@ -142,7 +142,7 @@ MANAGED_SPEC = {
     "properties": {
         "forProvider": OPEN,
         "providerConfigRef": {"type": "object", "properties": {"name": {"type": "string"}, "kind": {"type": "string"}}},
-        "writeConnectionSecretToReference": REF,
+        "writeConnectionSecretToRef": REF,
         "managementPolicies": {"type": "array", "items": {"type": "string"}},
     },
 }

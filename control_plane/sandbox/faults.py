@@ -6,8 +6,10 @@ that goes silent (a blackhole) or a connection cut mid-stream.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from control_plane.sandbox.errors import ApiError
@@ -18,6 +20,27 @@ REASONS = {
     503: ("ServiceUnavailable", "The server is currently unable to handle the request (injected by the sandbox)"),
     504: ("Timeout", "The server was unable to return a response in the time allotted (injected by the sandbox)"),
 }
+
+
+REQUEST_LOG_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API request as the sandbox received it (the last value of each query parameter)."""
+
+    at: float
+    method: str
+    path: str
+    query: dict[str, str]
+
+    @property
+    def is_watch(self) -> bool:
+        return self.query.get("watch") in ("true", "1")
+
+    @property
+    def is_list(self) -> bool:
+        return self.method == "GET" and not self.is_watch and "limit" in self.query
 
 
 @dataclass
@@ -47,6 +70,8 @@ class Faults:
         self._stalled = threading.Event()
         self.drop_epoch = 0
         self.requests_seen = 0
+        # What clients asked, newest last, so tests can assert on a client's behaviour (relists, watch versions).
+        self._requests: collections.deque[Request] = collections.deque(maxlen=REQUEST_LOG_SIZE)
 
     def fail_next(
         self, count: int, status: int = 500, *, retry_after: int | None = None, path_contains: str = ""
@@ -54,6 +79,21 @@ class Faults:
         """The next `count` API requests (whose path contains `path_contains`) answer `status`."""
         with self._lock:
             self._failures.append(_Failure(count, status, retry_after, path_contains))
+
+    def record(self, method: str, path: str, query: Mapping[str, list[str]]) -> None:
+        request = Request(time.monotonic(), method, path, {k: v[-1] for k, v in query.items()})
+        with self._lock:
+            self._requests.append(request)
+
+    @property
+    def requests(self) -> list[Request]:
+        """The most recent requests (up to REQUEST_LOG_SIZE), oldest first; a copy."""
+        with self._lock:
+            return list(self._requests)
+
+    def forget_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
 
     def take_failure(self, path: str) -> InjectedFailure | None:
         with self._lock:

@@ -208,6 +208,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         try:
             if url.path not in ("/healthz", "/readyz", "/livez"):
                 api.faults.wait_latency()
+                api.faults.record(method, url.path, query)
                 failure = api.faults.take_failure(url.path)
                 if failure is not None:
                     raise failure

@@ -271,7 +271,7 @@ def _managed(
 ) -> Obj:
     spec: Obj = {"forProvider": for_provider, "providerConfigRef": {"kind": "ProviderConfig", "name": "default"}}
     if secret:
-        spec["writeConnectionSecretToReference"] = {"name": secret}
+        spec["writeConnectionSecretToRef"] = {"name": secret}
     annotations = {"crossplane.io/external-name": name, "crossplane.io/composition-resource-name": kind.lower()}
     return obj(
         api_version,
@@ -435,7 +435,7 @@ def claim(namespace: str, name: str) -> list[Obj]:
         spec={
             "forProvider": {"engine": "postgres", "engineVersion": "15", "region": "eu-west-1"},
             "providerConfigRef": {"name": "default"},
-            "writeConnectionSecretToReference": {"name": f"{xr_name}-conn", "namespace": "crossplane-system"},
+            "writeConnectionSecretToRef": {"name": f"{xr_name}-conn", "namespace": "crossplane-system"},
         },
         status={"conditions": READY},
     )

@@ -61,6 +61,13 @@ class Cluster(models.Model):
         max_length=64, blank=True, editable=False, help_text="Empty when Crossplane was not found (or never probed)."
     )
     last_error = models.TextField(blank=True, editable=False, help_text="Why the most recent probe failed.")
+    lease_epoch = models.BigIntegerField(
+        default=0,
+        editable=False,
+        help_text="Bumped each time a sync worker takes the cluster's lease; every sync write checks it (fencing).",
+    )
+    lease_holder = models.CharField(max_length=200, blank=True, editable=False)
+    lease_acquired_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,0 +1,1 @@
+"""The sync operator: Kubernetes and Crossplane state into PostgreSQL, following client-go's reflector."""
