@@ -294,7 +294,7 @@ def test_rollup_is_one_update_for_many_trees(db, django_assert_num_queries):
     for index, parent in enumerate(parents):
         compose(parent, managed(cluster, f"mr-{index}", health=DEGRADED if index % 2 else HEALTHY))
 
-    with django_assert_num_queries(3):  # JIT off, the UPDATE, JIT back
+    with django_assert_num_queries(1):
         written = rollup([p.pk for p in parents])
 
     assert written == 20
