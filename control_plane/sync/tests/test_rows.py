@@ -26,10 +26,8 @@ def configmap(resource_version: str = "100", **labels: str) -> dict[str, Any]:
     }
 
 
-def digest(obj: dict[str, Any], team: int | None = None) -> str:
-    return build_row(
-        copy.deepcopy(obj), CONFIGMAPS, namespaced=lambda group, kind: None, team_for=lambda namespace, labels: team
-    ).digest
+def digest(obj: dict[str, Any]) -> str:
+    return build_row(copy.deepcopy(obj), CONFIGMAPS, namespaced=lambda group, kind: None).digest
 
 
 def test_the_digest_ignores_the_resource_version_and_key_order():
