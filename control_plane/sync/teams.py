@@ -28,23 +28,48 @@ def team_expression(row: str) -> str:
 
 def retag_namespace(namespace: str) -> int:
     """Re-derive the team of every live row in `namespace`, or created by a claim in it; returns rows changed."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE control_plane_resource r SET team_id = {team_expression('r')} "  # noqa: S608 (constant SQL)
-            "WHERE r.deleted_at IS NULL AND (r.namespace = %s OR (r.namespace = '' AND r.labels @> %s::jsonb)) "
-            f"AND r.team_id IS DISTINCT FROM {team_expression('r')}",
-            [namespace, f'{{"{CLAIM_NAMESPACE_LABEL}": "{namespace}"}}'],
-        )
-        return cursor.rowcount
+    return _retag(
+        "r.namespace = %s OR (r.namespace = '' AND r.labels @> %s::jsonb)",
+        [namespace, f'{{"{CLAIM_NAMESPACE_LABEL}": "{namespace}"}}'],
+    )
 
 
 def retag_team_label(team_name: str) -> int:
     """Re-derive the team of live rows labelled `devplat.io/team: <team_name>` (the team was created or renamed)."""
+    return _retag("r.labels @> %s::jsonb", [f'{{"{TEAM_LABEL}": "{team_name}"}}'])
+
+
+class TeamSnapshot:
+    """`team_expression` evaluated in Python from one read of the ownership tables, for inserting a first list's
+    rows with COPY (which cannot evaluate SQL). The expression stays the rule: a list that inserted this way ends
+    with `retag_type`, which corrects any row whose ownership changed while the list ran."""
+
+    def __init__(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT namespace, team_id FROM identity_namespaceownership")
+            self.owners: dict[str, int] = dict(cursor.fetchall())
+            cursor.execute("SELECT name, id FROM identity_team")
+            self.teams: dict[str, int] = dict(cursor.fetchall())
+        self.used = False
+
+    def team_for(self, namespace: str, labels: dict[str, str]) -> int | None:
+        owner = self.owners.get(namespace) if namespace else self.owners.get(labels.get(CLAIM_NAMESPACE_LABEL) or "")
+        if owner is None:
+            owner = self.teams.get(labels.get(TEAM_LABEL) or "")
+        return owner
+
+
+def retag_type(resource_type_id: int) -> int:
+    """Re-derive the team of the type's live rows where it differs from `team_expression`; returns rows changed."""
+    return _retag("r.resource_type_id = %s", [resource_type_id])
+
+
+def _retag(where: str, params: list[str | int]) -> int:
+    """Set `team_expression` on the live rows matching `where` (SQL over alias `r`) where it differs."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE control_plane_resource r SET team_id = {team_expression('r')} "  # noqa: S608 (constant SQL)
-            "WHERE r.deleted_at IS NULL AND r.labels @> %s::jsonb "
-            f"AND r.team_id IS DISTINCT FROM {team_expression('r')}",
-            [f'{{"{TEAM_LABEL}": "{team_name}"}}'],
+            f"WHERE r.deleted_at IS NULL AND ({where}) AND r.team_id IS DISTINCT FROM {team_expression('r')}",
+            params,
         )
         return cursor.rowcount

@@ -14,9 +14,10 @@ found and repaired.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +30,10 @@ from control_plane.choices import ChangeTypeChoices, DeletedReasonChoices, Resou
 from control_plane.models import SyncRun
 from control_plane.sync.diff import changed_paths, condition_transitions
 from control_plane.sync.lease import Lease
+from control_plane.sync.readahead import read_ahead
 from control_plane.sync.refs import NamespacedLookup
 from control_plane.sync.rows import JSON_COLUMNS, Row, TypeInfo, build_row, kube_time, stored_digest
-from control_plane.sync.teams import team_expression
+from control_plane.sync.teams import TeamSnapshot, retag_type, team_expression
 from governance.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -109,6 +111,21 @@ CHANGE_COLUMNS = (
 )
 # Above this many written rows, roll up every composite and claim of the cluster instead of walking up from each.
 ROLLUP_ALL_ABOVE = 2000
+ANALYZE_MIN_ROWS = 2000
+ANALYZED_RESOURCE_COLUMNS = (
+    "id",
+    "cluster_id",
+    "resource_type_id",
+    "uid",
+    "api_group",
+    "kind",
+    "namespace",
+    "name",
+    "team_id",
+    "health",
+    "ready",
+    "deleted_at",
+)
 TREE_CATEGORIES = (ResourceCategoryChoices.COMPOSITE, ResourceCategoryChoices.CLAIM)
 
 
@@ -132,6 +149,17 @@ class Counts:
 
 
 @dataclass
+class PreparedPage:
+    """One list page, derived: the uids it holds, rows for the objects that may have changed, the others' count."""
+
+    version: str
+    remaining: int | None
+    uids: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass
 class TypeBatch:
     """Watch events of one type waiting to be written, and the cursor they bring the type to."""
 
@@ -150,6 +178,48 @@ class Writer:
         self.cluster_id = cluster_id
         self.lease = lease
         self.namespaced = namespaced
+        self._deferring_rollups = False
+        self._rollup_owed = False
+        self._grown = 0  # rows inserted since the inventory tables were last analyzed
+        self._analyzed_at = 0
+        self._teams: TeamSnapshot | None = None  # set while a list may insert with COPY
+        self._fresh = False  # the type has no rows at all, live or tombstoned: nothing to look up or conflict with
+        self._stage_connection: object = None
+
+    # Work that pays off done once: rollups after a series of lists, planner statistics after growth.
+
+    @contextlib.contextmanager
+    def rollups_deferred(self) -> Iterator[None]:
+        """Within the block, lists and batches leave rollups owed; at its end every composite and claim of the
+        cluster is rolled up once (a first sync lists type after type: one rollup instead of one per list)."""
+        self._deferring_rollups = True
+        try:
+            yield
+        finally:
+            self._deferring_rollups = False
+        if self._rollup_owed:
+            with transaction.atomic():
+                self._check_lease()
+                self._rollup_cluster()
+            self._rollup_owed = False
+
+    def _analyze_if_grown(self) -> None:
+        """ANALYZE the inventory once it grew by a quarter (and at least ANALYZE_MIN_ROWS rows) since the last
+        time. Without statistics the planner walks the (cluster, uid) index by cluster alone for every lookup by
+        uid: a first sync got slower page after page, and watch batches ran at tens of events per second."""
+        if self._grown < max(ANALYZE_MIN_ROWS, self._analyzed_at // 2):
+            return
+        with connection.cursor() as cursor:
+            # Only the columns queries select on (statistics of the large jsonb columns cost most of an ANALYZE),
+            # from a small sample: the planner needs row counts and rough selectivities, not fine histograms.
+            cursor.execute("SET LOCAL default_statistics_target = 20")
+            cursor.execute(
+                f"ANALYZE {RESOURCE_TABLE} ({', '.join(ANALYZED_RESOURCE_COLUMNS)}), "
+                f"control_plane_resourceedge ({', '.join(EDGE_COLUMNS)})"
+            )
+            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [RESOURCE_TABLE])
+            self._analyzed_at = max(int(cursor.fetchone()[0]), 0)
+        self._grown = 0
 
     # Lists.
 
@@ -172,30 +242,25 @@ class Writer:
         with transaction.atomic():
             self._check_lease()
             known = self._known_versions(rt)
+            self._teams = TeamSnapshot()
+            self._fresh = not known and not self._has_rows(rt)
             seen: set[str] = set()
             written: list[int] = []
             list_version = ""
-            for page in pages:
-                metadata = page.get("metadata") or {}
-                list_version = list_version or str(metadata.get("resourceVersion") or "")
-                items = page.get("items") or []
-                fresh = []
-                for obj in items:
-                    uid = (obj.get("metadata") or {}).get("uid")
-                    if not uid:
-                        continue
-                    seen.add(uid)
-                    if not resync and known.get(uid) == (obj["metadata"].get("resourceVersion") or ""):
-                        counts.unchanged += 1
-                    else:
-                        fresh.append(obj)
-                page_counts, ids = self._write_objects(rt, fresh, revive=True, now=started)
+            for page in read_ahead(self._prepared(rt, pages, known, resync=resync)):
+                list_version = list_version or page.version
+                seen.update(page.uids)
+                counts.unchanged += page.unchanged
+                page_counts, ids = self._write_rows(rt, page.rows, revive=True, now=started)
                 counts += page_counts
                 written += ids
+                self._grown += page_counts.added
+                self._analyze_if_grown()  # within the list too: it sees this transaction's rows
                 if progress is not None:
-                    remaining = metadata.get("remainingItemCount")
-                    total = len(seen) + remaining if isinstance(remaining, int) else None
-                    progress(rt, len(seen), total)
+                    progress(rt, len(seen), len(seen) + page.remaining if page.remaining is not None else None)
+            if self._teams.used:
+                retag_type(rt.id)
+            self._teams, self._fresh = None, False
             missing = [uid for uid in known if uid not in seen]
             gone = self._tombstone(rt, missing, reason=DeletedReasonChoices.MISSED, now=started)
             counts.deleted += len(gone)
@@ -235,6 +300,31 @@ class Writer:
             )
         return counts
 
+    def _prepared(
+        self, rt: TypeInfo, pages: Iterable[dict[str, Any]], known: Mapping[str, str], *, resync: bool
+    ) -> Iterator[PreparedPage]:
+        """The list's pages as rows to compare and write (run ahead of the writer, in `read_ahead`'s thread: it
+        touches no database). Objects whose resourceVersion is the stored one are counted, not derived, unless a
+        resync compares everything."""
+        for page in pages:
+            metadata = page.get("metadata") or {}
+            prepared = PreparedPage(
+                version=str(metadata.get("resourceVersion") or ""),
+                remaining=metadata.get("remainingItemCount")
+                if isinstance(metadata.get("remainingItemCount"), int)
+                else None,
+            )
+            for obj in page.get("items") or []:
+                uid = (obj.get("metadata") or {}).get("uid")
+                if not uid:
+                    continue
+                prepared.uids.append(uid)
+                if not resync and known.get(uid) == (obj["metadata"].get("resourceVersion") or ""):
+                    prepared.unchanged += 1
+                else:
+                    prepared.rows.append(build_row(obj, rt, namespaced=self.namespaced))
+            yield prepared
+
     # Watch events.
 
     def write_events(self, batches: Mapping[TypeInfo, TypeBatch]) -> dict[int, Counts]:
@@ -260,7 +350,8 @@ class Writer:
                         latest[uid] = event
                 upserts = [e["object"] for e in latest.values() if e["type"] != "DELETED"]
                 deletes = [e["object"] for e in latest.values() if e["type"] == "DELETED"]
-                counts, ids = self._write_objects(rt, upserts, revive=False, now=started)
+                rows = [build_row(obj, rt, namespaced=self.namespaced) for obj in upserts]
+                counts, ids = self._write_rows(rt, rows, revive=False, now=started)
                 written += ids
                 versions = {o["metadata"]["uid"]: str(o["metadata"].get("resourceVersion") or "") for o in deletes}
                 gone = self._tombstone(
@@ -277,6 +368,8 @@ class Writer:
                 self._update_type(rt, state, count_delta=counts.added - counts.deleted)
                 results[rt.id] = counts
             self._rollup(written, removed)
+        self._grown += sum(counts.added for counts in results.values())
+        self._analyze_if_grown()
         return results
 
     # Type state.
@@ -332,18 +425,20 @@ class Writer:
             )
             return dict(cursor.fetchall())
 
-    def _write_objects(
-        self, rt: TypeInfo, objects: Sequence[dict[str, Any]], *, revive: bool, now: Any
-    ) -> tuple[Counts, list[int]]:
-        """Upsert the objects that differ from their stored rows; returns the counts and the ids written."""
+    def _has_rows(self, rt: TypeInfo) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {RESOURCE_TABLE} WHERE resource_type_id = %s)", [rt.id])  # noqa: S608
+            return bool(cursor.fetchone()[0])
+
+    def _write_rows(self, rt: TypeInfo, rows: Sequence[Row], *, revive: bool, now: Any) -> tuple[Counts, list[int]]:
+        """Upsert the rows that differ from their stored versions; returns the counts and the ids written."""
         counts = Counts()
-        if not objects:
+        if not rows:
             return counts, []
-        stored = self._stored_rows(obj["metadata"]["uid"] for obj in objects)
+        stored = {} if self._fresh else self._stored_rows(row.uid for row in rows)
         writes: list[tuple[Row, dict[str, Any] | None]] = []
         versions: list[tuple[int, str]] = []
-        for obj in objects:
-            row = build_row(obj, rt, namespaced=self.namespaced)
+        for row in rows:
             old = stored.get(row.uid)
             if old is not None and old["deleted_at"] is not None and not revive:
                 continue  # an event about an object already deleted: stale
@@ -357,7 +452,10 @@ class Writer:
         self._set_versions(versions)
         if not writes:
             return counts, []
-        written = self._upsert(rt, [row for row, _ in writes], now)
+        if not stored and self._teams is not None:
+            written = self._insert(rt, [row for row, _ in writes], now, self._teams)
+        else:
+            written = self._upsert(rt, [row for row, _ in writes], now)
         ids = {uid: resource_id for uid, (resource_id, _) in written.items()}
         teams = {uid: team_id for uid, (_, team_id) in written.items()}
         modified_ids = [ids[row.uid] for row, old in writes if old is not None]
@@ -405,13 +503,14 @@ class Writer:
         selected = ", ".join(team_expression("s") if c == "team_id" else f"s.{c}" for c in RESOURCE_COLUMNS)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in RESOURCE_COLUMNS if c not in _KEPT_ON_UPDATE)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} ON COMMIT DELETE ROWS AS "  # noqa: S608
-                f"SELECT {columns} FROM {RESOURCE_TABLE} WITH NO DATA"
-            )
+            if self._stage_connection is not connection.connection:
+                cursor.execute(
+                    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                    f"SELECT {columns} FROM {RESOURCE_TABLE} WITH NO DATA"
+                )
+                self._stage_connection = connection.connection
             with cursor.copy(f"COPY {STAGE_TABLE} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(self._values(rt, row, now))
+                copy.write(self._copy_payload(rt, rows, now, teams=None))
             cursor.execute(
                 f"INSERT INTO {RESOURCE_TABLE} ({columns}) SELECT {selected} FROM {STAGE_TABLE} s "  # noqa: S608
                 f"ON CONFLICT (cluster_id, uid) DO UPDATE SET {updates}, deleted_at = NULL "
@@ -421,35 +520,72 @@ class Writer:
             cursor.execute(f"TRUNCATE {STAGE_TABLE}")
         return ids
 
-    def _values(self, rt: TypeInfo, row: Row, now: Any) -> tuple[Any, ...]:
-        health = row.health
-        return (
-            self.cluster_id,
-            rt.id,
-            row.uid,
-            rt.group,
-            row.api_version,
-            rt.kind,
-            row.namespace,
-            row.name,
-            *(row.json[column].decode() for column in JSON_COLUMNS),
-            row.deleting_since,
-            row.resource_version,
-            row.generation,
-            row.observed_generation,
-            health.ready,
-            health.synced,
-            health.health,
-            health.reason,
-            None,  # team_id: derived by the INSERT
-            row.digest,
-            row.created_at,
-            now,
-            now,
-            "",
-            "",
-            "",
+    def _insert(
+        self, rt: TypeInfo, rows: Sequence[Row], now: Any, teams: TeamSnapshot
+    ) -> dict[str, tuple[int, int | None]]:
+        """Rows none of which is stored yet (a first list) go straight into the table with COPY: half the work of
+        the stage and upsert. Their teams come from `teams`; the list ends with `retag_type`."""
+        columns = ", ".join(RESOURCE_COLUMNS)
+        teams.used = True
+        with connection.cursor() as cursor:
+            with cursor.copy(f"COPY {RESOURCE_TABLE} ({columns}) FROM STDIN") as copy:
+                copy.write(self._copy_payload(rt, rows, now, teams=teams))
+            cursor.execute(
+                f"SELECT uid, id, team_id FROM {RESOURCE_TABLE} WHERE cluster_id = %s AND uid = ANY(%s)",  # noqa: S608
+                [self.cluster_id, [row.uid for row in rows]],
+            )
+            return {uid: (resource_id, team_id) for uid, resource_id, team_id in cursor.fetchall()}
+
+    def _copy_payload(self, rt: TypeInfo, rows: Sequence[Row], now: Any, *, teams: TeamSnapshot | None) -> bytes:
+        fixed = (_text(str(self.cluster_id)), _text(str(rt.id)))
+        typed = (_text(rt.group), None, _text(rt.kind))
+        stamp = _text(now.isoformat())
+        return b"".join(
+            self._copy_line(
+                fixed,
+                typed,
+                stamp,
+                row,
+                NULL if teams is None else _optional(teams.team_for(row.namespace, row.parts["labels"] or {})),
+            )
+            for row in rows
         )
+
+    @staticmethod
+    def _copy_line(
+        fixed: tuple[bytes, bytes], typed: tuple[bytes, None, bytes], stamp: bytes, row: Row, team: bytes
+    ) -> bytes:
+        """The row as a line of COPY's text format, in RESOURCE_COLUMNS order. Built by hand from the JSON bytes
+        `build_row` made: handing psycopg Python values meant decoding every JSON column to str and escaping it
+        again, which cost more than PostgreSQL's own work on the row."""
+        health = row.health
+        fields = (
+            *fixed,
+            _text(row.uid),
+            typed[0],
+            _text(row.api_version),
+            typed[2],
+            _text(row.namespace),
+            _text(row.name),
+            *(_json_text(row.json[column]) for column in JSON_COLUMNS),
+            _optional(row.deleting_since),
+            _text(row.resource_version),
+            _optional(row.generation),
+            _optional(row.observed_generation),
+            _BOOL[health.ready],
+            _BOOL[health.synced],
+            _text(health.health),
+            _text(health.reason),
+            team,  # NULL for the stage: the upsert derives it
+            _text(row.digest),
+            _optional(row.created_at),
+            stamp,
+            stamp,
+            b"",
+            b"",
+            b"",
+        )
+        return b"\t".join(fields) + b"\n"
 
     def _rewrite_edges(self, modified_ids: Sequence[int], rows: Sequence[tuple[int, Row]]) -> None:
         with connection.cursor() as cursor:
@@ -524,21 +660,26 @@ class Writer:
 
     def _rollup(self, written: Sequence[int], removed: Sequence[int]) -> None:
         """Roll the composites and claims at or above the rows written, and above those removed, up over their
-        trees. After a large batch (an initial list) every composite and claim of the cluster is rolled up once,
-        cheaper than walking up from each row."""
+        trees. After a large batch (a list) every composite and claim of the cluster is rolled up once, cheaper
+        than walking up from each row; while rollups are deferred, that is owed instead."""
         if not written and not removed:
             return
-        if len(written) + len(removed) > ROLLUP_ALL_ABOVE:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT r.id FROM control_plane_resource r JOIN control_plane_resourcetype t "
-                    "ON t.id = r.resource_type_id WHERE r.cluster_id = %s AND r.deleted_at IS NULL "
-                    "AND t.category = ANY(%s)",
-                    [self.cluster_id, list(TREE_CATEGORIES)],
-                )
-                tree.rollup(row[0] for row in cursor.fetchall())
-            return
-        tree.rollup(tree.ancestors([*written, *removed]) | set(written))
+        if self._deferring_rollups:
+            self._rollup_owed = True
+        elif len(written) + len(removed) > ROLLUP_ALL_ABOVE:
+            self._rollup_cluster()
+        else:
+            tree.rollup(tree.ancestors([*written, *removed]) | set(written))
+
+    def _rollup_cluster(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT r.id FROM control_plane_resource r JOIN control_plane_resourcetype t "
+                "ON t.id = r.resource_type_id WHERE r.cluster_id = %s AND r.deleted_at IS NULL "
+                "AND t.category = ANY(%s)",
+                [self.cluster_id, list(TREE_CATEGORIES)],
+            )
+            tree.rollup(row[0] for row in cursor.fetchall())
 
     def _update_type(self, rt: TypeInfo, state: Mapping[str, Any], *, count_delta: int = 0) -> None:
         assignments = [f"{column} = %s" for column in state]
@@ -551,6 +692,29 @@ class Writer:
                 f"UPDATE control_plane_resourcetype SET {', '.join(assignments)} WHERE id = %s",  # noqa: S608
                 [*parameters, rt.id],
             )
+
+
+NULL = b"\\N"
+_BOOL = {True: b"t", False: b"f", None: NULL}
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: str) -> bytes:
+    """A text field of COPY's text format: backslash and the separators escaped."""
+    return (
+        value.translate(_ESCAPES).encode()
+        if ("\\" in value or "\t" in value or "\n" in value or "\r" in value)
+        else value.encode()
+    )
+
+
+def _json_text(data: bytes) -> bytes:
+    """JSON bytes as a COPY text field: JSON holds no raw tab or newline, so only backslashes are doubled."""
+    return data.replace(b"\\", b"\\\\") if b"\\" in data else data
+
+
+def _optional(value: str | int | None) -> bytes:
+    return NULL if value is None else _text(str(value))
 
 
 def stored_parts(values: Mapping[str, Any]) -> dict[str, Any]:
