@@ -14,13 +14,14 @@ from django.conf import settings
 from django.core.cache import cache
 
 from control_plane.models import Cluster
-from control_plane.sync.engine import sync_window
+from control_plane.sync.engine import DISCOVERY, sync_window
 from control_plane.sync.lease import held_cluster_ids
 from devplat.core.tasks import idempotent_task
 
 logger = logging.getLogger(__name__)
 
 QUEUED_KEY = "devplat:sync:queued:{}"
+UNREACHABLE_PAUSE_SECONDS = 30
 # A window may overrun its length by a long first list; the hard limit still ends it well before the broker's
 # visibility timeout would hand the task to another worker.
 WINDOW_SOFT_LIMIT = int(settings.DEVPLAT_SYNC_WINDOW_SECONDS) + 300
@@ -51,6 +52,9 @@ def sync_cluster(cluster_id: int) -> dict[str, Any]:
     if report is None:
         logger.info("Cluster %s: another worker holds the sync lease; this duplicate window ends.", cluster.name)
         return {"cluster": cluster.name, "skipped": "lease held by another worker"}
+    if DISCOVERY in report.errors:
+        # The cluster is unreachable or refuses discovery: skip the next ticks for a while, not every 5 s.
+        cache.set(QUEUED_KEY.format(cluster.pk), 1, timeout=UNREACHABLE_PAUSE_SECONDS)
     total = report.total
     return {
         "cluster": cluster.name,

@@ -45,6 +45,7 @@ from devplat.core.actor import Actor, Face, acting, new_request_id
 logger = logging.getLogger(__name__)
 
 LIST_PAGE_SIZE = 500
+DISCOVERY = "discovery"  # the key of a discovery failure in WindowReport.errors
 QUEUE_SIZE = 10_000
 DEFINITION_TYPES = {
     ("apiextensions.k8s.io", "customresourcedefinitions"),
@@ -159,11 +160,23 @@ class Window:
     def run(self) -> WindowReport:
         with fewer_collections():
             try:
-                self.discover()
+                try:
+                    self.discover()
+                except KubeError as exc:
+                    self.unreachable(exc)
+                    return self.report
                 self.loop()
             finally:
                 self.close()
         return self.report
+
+    def unreachable(self, exc: KubeError) -> None:
+        """Discovery failed: the cluster cannot be synced now. Say why where operators look (the cluster's last
+        error, the report); the caller decides when to try again."""
+        message = f"Sync could not discover the cluster's resource types: {exc.message}"
+        logger.warning("Cluster %s: %s", self.cluster.name, message)
+        self.report.errors[DISCOVERY] = message
+        Cluster.objects.filter(pk=self.cluster.pk).update(last_error=message[:2000])
 
     def loop(self) -> None:
         pending: dict[TypeInfo, TypeBatch] = {}
