@@ -96,8 +96,8 @@ def test_run_once_exits_1_when_the_cluster_cannot_be_reached(sandbox, cluster, p
 
     assert ran.code == 1
     [summary] = json.loads(ran.out)
-    assert summary["state"].startswith("failed: ")
-    assert "sandbox: window failed: " in ran.err
+    assert list(summary["errors"]) == ["discovery"]
+    assert "sandbox discovery: error: Sync could not discover the cluster's resource types" in ran.err
 
 
 def test_run_is_for_platform_admins(sandbox, cluster, developer):
