@@ -127,6 +127,8 @@ ANALYZED_RESOURCE_COLUMNS = (
     "deleted_at",
 )
 TREE_CATEGORIES = (ResourceCategoryChoices.COMPOSITE, ResourceCategoryChoices.CLAIM)
+# The parts `refs.references` reads: edges are rewritten only when one of them changed.
+REFERENCE_PATHS = frozenset({"spec", "metadata.ownerReferences"})
 
 
 @dataclass
@@ -264,7 +266,7 @@ class Writer:
             missing = [uid for uid in known if uid not in seen]
             gone = self._tombstone(rt, missing, reason=DeletedReasonChoices.MISSED, now=started)
             counts.deleted += len(gone)
-            self._rollup(written, gone)
+            self._rollup(written, gone, roots=written if rt.category in TREE_CATEGORIES else [])
             if missing:
                 audit_record(
                     action="sync.tombstone",
@@ -338,6 +340,7 @@ class Writer:
         results: dict[int, Counts] = {}
         written: list[int] = []
         removed: list[int] = []
+        roots: list[int] = []
         with transaction.atomic():
             self._check_lease()
             for rt, batch in batches.items():
@@ -353,6 +356,8 @@ class Writer:
                 rows = [build_row(obj, rt, namespaced=self.namespaced) for obj in upserts]
                 counts, ids = self._write_rows(rt, rows, revive=False, now=started)
                 written += ids
+                if rt.category in TREE_CATEGORIES:
+                    roots += ids
                 versions = {o["metadata"]["uid"]: str(o["metadata"].get("resourceVersion") or "") for o in deletes}
                 gone = self._tombstone(
                     rt, list(versions), reason=DeletedReasonChoices.DELETED, now=started, versions=versions
@@ -367,7 +372,7 @@ class Writer:
                     state["lag_ms"] = int((time.monotonic() - batch.first_received) * 1000)
                 self._update_type(rt, state, count_delta=counts.added - counts.deleted)
                 results[rt.id] = counts
-            self._rollup(written, removed)
+            self._rollup(written, removed, roots=roots)
         self._grown += sum(counts.added for counts in results.values())
         self._analyze_if_grown()
         return results
@@ -386,7 +391,7 @@ class Writer:
                 )
                 uids = [uid for (uid,) in cursor.fetchall()]
             gone = self._tombstone(rt, uids, reason=reason, now=now)
-            self._rollup([], gone)
+            self._rollup([], gone, roots=[])
             self._update_type(rt, {"cursor": "", "object_count": 0})
             if gone:
                 audit_record(
@@ -458,20 +463,28 @@ class Writer:
             written = self._upsert(rt, [row for row, _ in writes], now)
         ids = {uid: resource_id for uid, (resource_id, _) in written.items()}
         teams = {uid: team_id for uid, (_, team_id) in written.items()}
-        modified_ids = [ids[row.uid] for row, old in writes if old is not None]
-        self._rewrite_edges(modified_ids, [(ids[row.uid], row) for row, _ in writes])
         changes: list[tuple[Any, ...]] = []
+        new_edges: list[tuple[int, Row]] = []
+        stale_edges: list[int] = []
         for row, old in writes:
+            resource_id = ids[row.uid]
             if old is None:
                 counts.added += 1
-                changes.append((ids[row.uid], teams[row.uid], ChangeTypeChoices.ADDED, row.resource_version, [], []))
-            else:
-                counts.modified += 1
-                paths = changed_paths(stored_parts(old), row.parts)
-                transitions = condition_transitions(orjson.loads(old["conditions"]), row.conditions)
-                changes.append(
-                    (ids[row.uid], teams[row.uid], ChangeTypeChoices.MODIFIED, row.resource_version, paths, transitions)
-                )
+                changes.append((resource_id, teams[row.uid], ChangeTypeChoices.ADDED, row.resource_version, [], []))
+                if row.uid in stored:  # a tombstone brought back: its old edges go
+                    stale_edges.append(resource_id)
+                new_edges.append((resource_id, row))
+                continue
+            counts.modified += 1
+            paths = changed_paths(stored_parts(old), row.parts)
+            transitions = condition_transitions(orjson.loads(old["conditions"]), row.conditions)
+            changes.append(
+                (resource_id, teams[row.uid], ChangeTypeChoices.MODIFIED, row.resource_version, paths, transitions)
+            )
+            if REFERENCE_PATHS.intersection(paths):  # most changes are status only: their edges stay as they are
+                stale_edges.append(resource_id)
+                new_edges.append((resource_id, row))
+        self._rewrite_edges(stale_edges, new_edges)
         self._append_changes(changes, now)
         return counts, list(ids.values())
 
@@ -658,10 +671,11 @@ class Writer:
         )
         return [resource_id for resource_id, *_ in gone]
 
-    def _rollup(self, written: Sequence[int], removed: Sequence[int]) -> None:
-        """Roll the composites and claims at or above the rows written, and above those removed, up over their
-        trees. After a large batch (a list) every composite and claim of the cluster is rolled up once, cheaper
-        than walking up from each row; while rollups are deferred, that is owed instead."""
+    def _rollup(self, written: Sequence[int], removed: Sequence[int], *, roots: Sequence[int]) -> None:
+        """Roll up the trees above the rows written or removed, and the composites and claims among those written
+        (`roots`): a leaf's own rollup would only restate its health. After a large batch (a list) every composite
+        and claim of the cluster is rolled up once, cheaper than walking up from each row; while rollups are
+        deferred, that is owed instead."""
         if not written and not removed:
             return
         if self._deferring_rollups:
@@ -669,7 +683,7 @@ class Writer:
         elif len(written) + len(removed) > ROLLUP_ALL_ABOVE:
             self._rollup_cluster()
         else:
-            tree.rollup(tree.ancestors([*written, *removed]) | set(written))
+            tree.rollup(tree.ancestors([*written, *removed]) | set(roots))
 
     def _rollup_cluster(self) -> None:
         with connection.cursor() as cursor:

@@ -340,3 +340,26 @@ def test_the_window_task_pauses_an_unreachable_cluster_instead_of_retrying_every
     assert cache.get(QUEUED_KEY.format(cluster.pk)) is not None
     assert sync_tick.apply().get() == []  # the pause holds the next ticks off
     cache.delete(QUEUED_KEY.format(cluster.pk))
+
+
+def test_edges_follow_reference_changes_and_survive_status_only_changes(sandbox, cluster):
+    def owned_by(name: str) -> list[dict]:
+        return [{"apiVersion": "v1", "kind": "ConfigMap", "name": name, "uid": f"uid-{name}"}]
+
+    obj = create(
+        sandbox,
+        {**configmap("child"), "metadata": {**configmap("child")["metadata"], "ownerReferences": owned_by("first")}},
+    )
+    sync_window(cluster, seconds=10, once=True)
+    row = Resource.objects.get(uid=obj["metadata"]["uid"])
+    assert list(row.edges_out.values_list("relation", "target_uid")) == [("owned-by", "uid-first")]
+
+    obj = update(sandbox, {**obj, "metadata": {**obj["metadata"], "ownerReferences": owned_by("second")}})
+    sync_window(cluster, seconds=10, once=True)
+    assert list(row.edges_out.values_list("target_uid", flat=True)) == ["uid-second"]
+    edge_ids = list(row.edges_out.values_list("id", flat=True))
+
+    update(sandbox, {**obj, "metadata": {**obj["metadata"], "labels": {"app": "child", "tier": "web"}}})
+    sync_window(cluster, seconds=10, once=True)
+    assert Resource.objects.get(pk=row.pk).labels["tier"] == "web"
+    assert list(row.edges_out.values_list("id", flat=True)) == edge_ids  # not rewritten

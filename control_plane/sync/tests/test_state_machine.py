@@ -17,7 +17,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from control_plane.models import Resource, ResourceChange, ResourceType
+from control_plane.models import Resource, ResourceType
 from control_plane.sync.rows import TypeInfo
 from control_plane.sync.types import type_info
 from control_plane.sync.writer import TypeBatch, Writer
@@ -31,6 +31,7 @@ class WatchedCluster(RuleBasedStateMachine):
 
     rt: TypeInfo
     writer: Writer
+    delivered = 0  # events written over every example: proves the machine exercised the writer
 
     def __init__(self) -> None:
         super().__init__()
@@ -101,6 +102,7 @@ class WatchedCluster(RuleBasedStateMachine):
         events = [{"type": e["type"], "object": _copy(e["object"])} for e in self.pending]
         cursor = events[-1]["object"]["metadata"]["resourceVersion"] if events else ""
         self.writer.write_events({self.rt: TypeBatch(events=events, cursor=cursor)})
+        WatchedCluster.delivered += len(events)
         self.pending = []
 
     @invariant()
@@ -141,4 +143,4 @@ def test_any_sequence_of_watch_events_ends_with_the_database_equal_to_the_cluste
     run_state_machine_as_test(
         WatchedCluster, settings=settings(max_examples=50, stateful_step_count=30, deadline=None, database=None)
     )
-    assert ResourceChange.objects.filter(cluster=cluster).exists()
+    assert WatchedCluster.delivered > 0
