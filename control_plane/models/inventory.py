@@ -29,6 +29,7 @@ class ResourceType(models.Model):
 
     `cursor` is the resourceVersion the next watch starts from; it is written in the same transaction as the rows
     it covers, so after a crash the sync resumes exactly where its last commit left off. Empty means "list first".
+    `last_event_at` is when the watch last brought anything (an event or a bookmark): its liveness.
     """
 
     cluster = models.ForeignKey("control_plane.Cluster", on_delete=models.CASCADE, related_name="resource_types")

@@ -367,8 +367,8 @@ class Writer:
                 state: dict[str, Any] = {"last_error": "", "error_count": 0, "backoff_until": None}
                 if batch.cursor:
                     state["cursor"] = batch.cursor
+                state["last_event_at"] = started  # an event or a bookmark: the watch is alive
                 if batch.events:
-                    state["last_event_at"] = started
                     state["lag_ms"] = int((time.monotonic() - batch.first_received) * 1000)
                 self._update_type(rt, state, count_delta=counts.added - counts.deleted)
                 results[rt.id] = counts
