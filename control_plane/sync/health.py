@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from control_plane.choices import HealthChoices
+from control_plane.sync.shapes import as_dict, as_list
 
 HEALTHY: Final[str] = HealthChoices.HEALTHY.value
 PROGRESSING: Final[str] = HealthChoices.PROGRESSING.value
@@ -116,8 +117,8 @@ def _deployment(obj: dict[str, Any], by_type: Conditions) -> Verdict:
     progressing = by_type.get("Progressing")
     if progressing is not None and progressing["reason"] == "ProgressDeadlineExceeded":
         return DEGRADED, _describe(progressing)
-    status = _dict(obj.get("status"))
-    want = _count(_dict(obj.get("spec")).get("replicas"), 1)
+    status = as_dict(obj.get("status"))
+    want = _count(as_dict(obj.get("spec")).get("replicas"), 1)
     updated = _count(status.get("updatedReplicas"))
     return _rollout(
         (updated, want, "replicas updated"),
@@ -130,12 +131,12 @@ def _statefulset(obj: dict[str, Any], by_type: Conditions) -> Verdict:
     waiting = _unobserved(obj)
     if waiting is not None:
         return waiting
-    spec, status = _dict(obj.get("spec")), _dict(obj.get("status"))
+    spec, status = as_dict(obj.get("spec")), as_dict(obj.get("status"))
     want = _count(spec.get("replicas"), 1)
-    strategy = _dict(spec.get("updateStrategy"))
+    strategy = as_dict(spec.get("updateStrategy"))
     if strategy.get("type") == "OnDelete":  # the controller does not roll out; pods update when someone deletes them
         return _rollout((_count(status.get("readyReplicas")), want, "replicas ready"))
-    partition = _count(_dict(strategy.get("rollingUpdate")).get("partition"))
+    partition = _count(as_dict(strategy.get("rollingUpdate")).get("partition"))
     verdict = _rollout(
         (_count(status.get("readyReplicas")), want, "replicas ready"),
         (_count(status.get("updatedReplicas")), max(want - partition, 0), "replicas updated"),
@@ -149,7 +150,7 @@ def _daemonset(obj: dict[str, Any], by_type: Conditions) -> Verdict:
     waiting = _unobserved(obj)
     if waiting is not None:
         return waiting
-    status = _dict(obj.get("status"))
+    status = as_dict(obj.get("status"))
     if "desiredNumberScheduled" not in status:
         return PROGRESSING, "Waiting for the controller to report status"
     want = _count(status.get("desiredNumberScheduled"))
@@ -167,8 +168,8 @@ def _replicaset(obj: dict[str, Any], by_type: Conditions) -> Verdict:
     failure = by_type.get("ReplicaFailure")
     if failure is not None and failure["status"] == "True":
         return DEGRADED, _describe(failure)
-    status = _dict(obj.get("status"))
-    want = _count(_dict(obj.get("spec")).get("replicas"), 1)
+    status = as_dict(obj.get("status"))
+    want = _count(as_dict(obj.get("spec")).get("replicas"), 1)
     return _rollout(
         (_count(status.get("readyReplicas")), want, "replicas ready"),
         (_count(status.get("availableReplicas")), want, "replicas available"),
@@ -176,16 +177,16 @@ def _replicaset(obj: dict[str, Any], by_type: Conditions) -> Verdict:
 
 
 def _pod(obj: dict[str, Any], by_type: Conditions) -> Verdict:
-    status = _dict(obj.get("status"))
+    status = as_dict(obj.get("status"))
     phase = status.get("phase")
     if phase == "Succeeded":
         return HEALTHY, ""
     if phase == "Failed":
         return DEGRADED, _say(f"Failed {_text(status.get('reason'))}".rstrip(), _text(status.get("message")))
-    for container in [*_list(status.get("initContainerStatuses")), *_list(status.get("containerStatuses"))]:
-        waiting = _dict(_dict(_dict(container).get("state")).get("waiting"))
+    for container in [*as_list(status.get("initContainerStatuses")), *as_list(status.get("containerStatuses"))]:
+        waiting = as_dict(as_dict(as_dict(container).get("state")).get("waiting"))
         if waiting.get("reason") in _POD_STUCK:
-            head = f"{_text(_dict(container).get('name'))} {waiting['reason']}".lstrip()
+            head = f"{_text(as_dict(container).get('name'))} {waiting['reason']}".lstrip()
             return DEGRADED, _say(head, _text(waiting.get("message")))
     ready = by_type.get("Ready")
     if ready is not None and ready["status"] == "True":
@@ -194,8 +195,8 @@ def _pod(obj: dict[str, Any], by_type: Conditions) -> Verdict:
 
 
 def _service(obj: dict[str, Any], by_type: Conditions) -> Verdict:
-    balancer = _dict(_dict(obj.get("status")).get("loadBalancer"))
-    if _dict(obj.get("spec")).get("type") == "LoadBalancer" and not balancer.get("ingress"):
+    balancer = as_dict(as_dict(obj.get("status")).get("loadBalancer"))
+    if as_dict(obj.get("spec")).get("type") == "LoadBalancer" and not balancer.get("ingress"):
         return PROGRESSING, "Waiting for a load balancer address"
     return HEALTHY, ""
 
@@ -212,7 +213,7 @@ def _autoscaler(obj: dict[str, Any], by_type: Conditions) -> Verdict:
 
 
 def _namespace(obj: dict[str, Any], by_type: Conditions) -> Verdict:
-    if _dict(obj.get("status")).get("phase") == "Terminating":
+    if as_dict(obj.get("status")).get("phase") == "Terminating":
         return PROGRESSING, "Terminating"
     return HEALTHY, ""
 
@@ -248,7 +249,7 @@ def _kstatus_generic(obj: dict[str, Any], by_type: Conditions) -> Verdict:
         return DEGRADED, _describe(stalled)
     if reconciling is not None and reconciling["status"] == "True":
         return PROGRESSING, _describe(reconciling)
-    if "observedGeneration" in _dict(obj.get("status")):
+    if "observedGeneration" in as_dict(obj.get("status")):
         waiting = _unobserved(obj)
         if waiting is not None:
             return waiting
@@ -280,8 +281,8 @@ _RULES: Final[dict[tuple[str, str], Rule]] = {
 
 def _unobserved(obj: dict[str, Any]) -> Verdict | None:
     """Progressing while the controller has not yet seen the latest spec (kstatus's first check)."""
-    generation = _dict(obj.get("metadata")).get("generation")
-    observed = _dict(obj.get("status")).get("observedGeneration")
+    generation = as_dict(obj.get("metadata")).get("generation")
+    observed = as_dict(obj.get("status")).get("observedGeneration")
     if isinstance(generation, int) and (not isinstance(observed, int) or observed < generation):
         return PROGRESSING, f"Waiting for the controller to observe generation {generation}"
     return None
@@ -320,11 +321,3 @@ def _text(value: Any) -> str:
 
 def _count(value: Any, default: int = 0) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from control_plane.choices import EdgeRelationChoices
+from control_plane.sync.shapes import as_dict, as_list
 
 NamespacedLookup = Callable[[str, str], bool | None]
 """(group, kind) -> whether that kind is namespaced in the object's cluster; None when the cluster does not serve it."""
@@ -46,16 +47,16 @@ _Found = dict[tuple[str, str, str, str, str, str], None]
 
 def references(obj: dict[str, Any], namespaced: NamespacedLookup) -> list[Ref]:
     """Every reference `obj` holds, without duplicates, in the order the fields are read."""
-    metadata = _dict(obj.get("metadata"))
-    spec = _dict(obj.get("spec"))
+    metadata = as_dict(obj.get("metadata"))
+    spec = as_dict(obj.get("spec"))
     namespace = _text(metadata.get("namespace"))
     found: _Found = {}
-    for owner in _list(metadata.get("ownerReferences")):
+    for owner in as_list(metadata.get("ownerReferences")):
         _typed(found, OWNED_BY, owner, namespace, namespaced, uid=True)
-    crossplane = _dict(spec.get("crossplane"))
+    crossplane = as_dict(spec.get("crossplane"))
     holders = (crossplane, spec) if crossplane else (spec,)  # v2 keeps Crossplane's fields under spec.crossplane
     for holder in holders:
-        for target in _list(holder.get("resourceRefs")):
+        for target in as_list(holder.get("resourceRefs")):
             _typed(found, COMPOSES, target, namespace, namespaced)
     _typed(found, CLAIMS, spec.get("resourceRef"), namespace, namespaced)
     _typed(found, CLAIMED_BY, spec.get("claimRef"), namespace, namespaced)
@@ -116,11 +117,3 @@ def _group(api_version: Any) -> str:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
