@@ -41,6 +41,7 @@ from control_plane.kube.errors import (
     error_from_transport,
 )
 from control_plane.kube.kubeconfig import parse_kubeconfig
+from devplat.core.readahead import read_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,11 @@ class KubeClient:
         kubernetes_version = version.get("gitVersion") or f"v{version.get('major', '')}.{version.get('minor', '')}"
         return Probe(kubernetes_version=str(kubernetes_version), crossplane_version=self._crossplane_version())
 
-    def list_page(
+    def list_page(self, rt: ResourceType, **options: Any) -> dict[str, Any]:
+        """One page of a list, the List JSON as the server sent it, decoded (`options` as `list_body`'s)."""
+        return self._decode(self.list_body(rt, **options))
+
+    def list_body(
         self,
         rt: ResourceType,
         *,
@@ -160,9 +165,9 @@ class KubeClient:
         resource_version: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
-    ) -> dict[str, Any]:
-        """One page of a list, the List JSON as the server sent it. With a continue token the server pins the
-        snapshot, so `resource_version` applies to the first page only (the server refuses both together)."""
+    ) -> bytes:
+        """One page of a list as the server's bytes. With a continue token the server pins the snapshot, so
+        `resource_version` applies to the first page only (the server refuses both together)."""
         query: list[tuple[str, str]] = []
         if limit:
             query.append(("limit", str(limit)))
@@ -174,15 +179,33 @@ class KubeClient:
             query.append(("labelSelector", label_selector))
         if field_selector:
             query.append(("fieldSelector", field_selector))
-        return self._get_json(resource_path(rt, namespace), query)
+        return self._read(self._request("GET", resource_path(rt, namespace), query))
 
     def iter_list(self, rt: ResourceType, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        """Every page of a list, following `metadata.continue` until the server gives none."""
-        token = kwargs.pop("continue_token", None)
+        """Every page of a list, following `metadata.continue` until the server gives none.
+
+        The next page is requested as soon as the current one's bytes have arrived, not after they are decoded:
+        the continue token is read from the head of the body (`list_head`), so the server prepares page N+1 while
+        page N is decoded here. A body whose head does not give it is decoded whole before the next request.
+        """
+        bodies = self._list_bodies(rt, kwargs.pop("continue_token", None), kwargs)
+        for body in read_ahead(bodies, depth=1, name=f"devplat-list-{rt.plural}"):
+            yield body if isinstance(body, dict) else self._decode(body)
+
+    def _list_bodies(
+        self, rt: ResourceType, token: str | None, kwargs: dict[str, Any]
+    ) -> Iterator[bytes | dict[str, Any]]:
+        """The list's pages as undecoded bodies (or decoded, where the token had to be found that way)."""
         while True:
-            page = self.list_page(rt, continue_token=token, **kwargs)
-            yield page
-            token = (page.get("metadata") or {}).get("continue")
+            data = self.list_body(rt, continue_token=token, **kwargs)
+            head = list_head(data)
+            if head is None:
+                page = self._decode(data)
+                yield page
+                head = page
+            else:
+                yield data
+            token = (head.get("metadata") or {}).get("continue")
             if not token:
                 return
 
@@ -330,9 +353,11 @@ class KubeClient:
         raise error_from_response(response.status, data, response.headers)
 
     def _read_json(self, response: HTTPResponse) -> dict[str, Any]:
+        return self._decode(self._read(response))
+
+    def _read(self, response: HTTPResponse) -> bytes:
         with self._transport_errors(self.read_timeout):
-            data = response.read()
-        return self._decode(data)
+            return response.read()
 
     def _decode(self, data: bytes) -> dict[str, Any]:
         try:
@@ -399,6 +424,25 @@ def _shutdown(response: HTTPResponse) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+# How far into a list body its metadata may end: kind, apiVersion and ListMeta are a few hundred bytes.
+LIST_HEAD_LIMIT = 4096
+
+
+def list_head(data: bytes) -> dict[str, Any] | None:
+    """A List body's kind, apiVersion and metadata, read from its head without decoding its items; None when the
+    head does not give them. The API server writes a List's fields in Go struct order, metadata before items; a
+    body in another order, or whose head is not the JSON prefix expected (`"items":` inside a string), is None and
+    the caller decodes it whole."""
+    end = data.find(b'"items":', 0, LIST_HEAD_LIMIT)
+    if end < 0:
+        return None
+    try:
+        head = orjson.loads(data[:end].rstrip().rstrip(b",") + b"}")
+    except orjson.JSONDecodeError:
+        return None
+    return head if isinstance(head, dict) and isinstance(head.get("metadata"), dict) else None
 
 
 def resource_path(rt: ResourceType, namespace: str | None = None, name: str | None = None) -> str:

@@ -30,10 +30,10 @@ from control_plane.choices import ChangeTypeChoices, DeletedReasonChoices, Resou
 from control_plane.models import SyncRun
 from control_plane.sync.diff import changed_paths, condition_transitions
 from control_plane.sync.lease import Lease
-from control_plane.sync.readahead import read_ahead
 from control_plane.sync.refs import NamespacedLookup
 from control_plane.sync.rows import JSON_COLUMNS, Row, TypeInfo, build_row, kube_time, stored_digest
 from control_plane.sync.teams import TeamSnapshot, retag_type, team_expression
+from devplat.core.readahead import read_ahead
 from governance.services import audit_record
 
 logger = logging.getLogger(__name__)

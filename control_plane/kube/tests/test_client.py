@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from control_plane.kube.client import WATCH_READ_GRACE, KubeClient, connect, from_kubeconfig
+from control_plane.kube.client import WATCH_READ_GRACE, KubeClient, connect, from_kubeconfig, list_head
 from control_plane.kube.credentials import ClusterCredentials
 from control_plane.kube.discovery import ResourceType
 from control_plane.kube.errors import (
@@ -153,6 +153,47 @@ def test_paging_through_2500_objects_500_at_a_time_sees_each_once(sandbox: Sandb
     assert sorted(seen) == [f"cm-{i:04d}" for i in range(2500)]
     assert len({page["metadata"]["resourceVersion"] for page in pages}) == 1, "pages of one consistent snapshot"
     assert not pages[-1]["metadata"].get("continue")
+
+
+def test_the_next_page_is_requested_while_the_current_one_is_still_being_read(
+    sandbox: Sandbox, kube: KubeClient
+) -> None:
+    sandbox.api.bulk_load(configmap(f"cm-{i:04d}") for i in range(1500))
+    sandbox.api.faults.forget_requests()
+
+    pages = kube.iter_list(CONFIGMAPS, limit=500)
+    first = next(pages)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and sum(r.is_list for r in sandbox.api.faults.requests) < 2:
+        time.sleep(0.01)
+    asked_early = sum(r.is_list for r in sandbox.api.faults.requests)
+    rest = list(pages)
+
+    assert asked_early >= 2, "the second page is fetched before the first is handed over and consumed"
+    assert len(first["items"]) == 500
+    assert [len(page["items"]) for page in rest] == [500, 500]
+    assert sum(r.is_list for r in sandbox.api.faults.requests) == 3, "no page fetched twice or past the last"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            b'{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"abc","resourceVersion":"7"},"items":[{}]}',
+            {"kind": "PodList", "apiVersion": "v1", "metadata": {"continue": "abc", "resourceVersion": "7"}},
+        ),
+        (  # spaced as a pretty-printer writes it
+            b'{"kind": "PodList", "metadata": {"resourceVersion": "7"}, "items": []}',
+            {"kind": "PodList", "metadata": {"resourceVersion": "7"}},
+        ),
+        (b'{"items":[],"metadata":{"continue":"abc"}}', None),  # items first
+        (b'{"kind":"PodList","metadata":{"a\\"items":1},"items":[]}', None),  # found inside a key: head cut mid-string
+        (b'{"kind":"PodList","metadata":{}}', None),  # no items at all
+        (b'{"kind":"Status","items":[]}', None),  # no metadata
+    ],
+)
+def test_the_list_head_is_read_only_when_it_is_exactly_the_prefix_expected(body: bytes, expected: Any) -> None:
+    assert list_head(body) == expected
 
 
 def test_a_list_page_is_the_raw_list_json_and_honours_namespace_and_selectors(

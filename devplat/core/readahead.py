@@ -1,7 +1,8 @@
-"""Run an iterator one step ahead in a helper thread, so its work overlaps with the consumer's.
+"""Run an iterator ahead in a helper thread, so its work overlaps with the consumer's.
 
-A list's pages are fetched, decoded and turned into rows (Python work) while the writer waits for PostgreSQL to
-store the previous page (the GIL is released while it waits): on two cores the two halves run side by side.
+Used where one side waits on I/O while the other computes: the sync derives a list's rows while the writer waits
+for PostgreSQL to store the previous page, and the Kubernetes client fetches a list's next page while the current
+one is decoded (the GIL is released while either waits), so on two cores both halves run side by side.
 """
 
 from __future__ import annotations
