@@ -257,11 +257,13 @@ class Writer:
                 counts += page_counts
                 written += ids
                 self._grown += page_counts.added
-                self._analyze_if_grown()  # within the list too: it sees this transaction's rows
+                if not self._fresh:  # a fresh type's list looks nothing up: its statistics can wait for its end
+                    self._analyze_if_grown()  # within the list too: it sees this transaction's rows
                 if progress is not None:
                     progress(rt, len(seen), len(seen) + page.remaining if page.remaining is not None else None)
             if self._teams.used:
                 retag_type(rt.id)
+            self._analyze_if_grown()
             self._teams, self._fresh = None, False
             missing = [uid for uid in known if uid not in seen]
             gone = self._tombstone(rt, missing, reason=DeletedReasonChoices.MISSED, now=started)
@@ -523,7 +525,7 @@ class Writer:
                 )
                 self._stage_connection = connection.connection
             with cursor.copy(f"COPY {STAGE_TABLE} ({columns}) FROM STDIN") as copy:
-                copy.write(self._copy_payload(rt, rows, now, teams=None))
+                copy.write(self._copy_payload(rt, rows, now))
             cursor.execute(
                 f"INSERT INTO {RESOURCE_TABLE} ({columns}) SELECT {selected} FROM {STAGE_TABLE} s "  # noqa: S608
                 f"ON CONFLICT (cluster_id, uid) DO UPDATE SET {updates}, deleted_at = NULL "
@@ -537,32 +539,42 @@ class Writer:
         self, rt: TypeInfo, rows: Sequence[Row], now: Any, teams: TeamSnapshot
     ) -> dict[str, tuple[int, int | None]]:
         """Rows none of which is stored yet (a first list) go straight into the table with COPY: half the work of
-        the stage and upsert. Their teams come from `teams`; the list ends with `retag_type`."""
+        the stage and upsert. Their ids are drawn from the table's sequence beforehand, so nothing is read back;
+        their teams come from `teams`, and the list ends with `retag_type`."""
         columns = ", ".join(RESOURCE_COLUMNS)
         teams.used = True
+        team_ids = [teams.team_for(row.namespace, row.parts["labels"] or {}) for row in rows]
         with connection.cursor() as cursor:
-            with cursor.copy(f"COPY {RESOURCE_TABLE} ({columns}) FROM STDIN") as copy:
-                copy.write(self._copy_payload(rt, rows, now, teams=teams))
             cursor.execute(
-                f"SELECT uid, id, team_id FROM {RESOURCE_TABLE} WHERE cluster_id = %s AND uid = ANY(%s)",  # noqa: S608
-                [self.cluster_id, [row.uid for row in rows]],
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [RESOURCE_TABLE, len(rows)],
             )
-            return {uid: (resource_id, team_id) for uid, resource_id, team_id in cursor.fetchall()}
+            ids = [resource_id for (resource_id,) in cursor.fetchall()]
+            with cursor.copy(f"COPY {RESOURCE_TABLE} (id, {columns}) FROM STDIN") as copy:
+                copy.write(self._copy_payload(rt, rows, now, ids=ids, teams=team_ids))
+        return {row.uid: (resource_id, team) for row, resource_id, team in zip(rows, ids, team_ids, strict=True)}
 
-    def _copy_payload(self, rt: TypeInfo, rows: Sequence[Row], now: Any, *, teams: TeamSnapshot | None) -> bytes:
+    def _copy_payload(
+        self,
+        rt: TypeInfo,
+        rows: Sequence[Row],
+        now: Any,
+        *,
+        ids: Sequence[int] | None = None,
+        teams: Sequence[int | None] | None = None,
+    ) -> bytes:
+        """The rows as COPY text, in RESOURCE_COLUMNS order, led by `ids` when given; without `teams` the team
+        column is NULL (the stage's upsert derives it)."""
         fixed = (_text(str(self.cluster_id)), _text(str(rt.id)))
         typed = (_text(rt.group), None, _text(rt.kind))
         stamp = _text(now.isoformat())
-        return b"".join(
-            self._copy_line(
-                fixed,
-                typed,
-                stamp,
-                row,
-                NULL if teams is None else _optional(teams.team_for(row.namespace, row.parts["labels"] or {})),
-            )
-            for row in rows
-        )
+        lines = [
+            self._copy_line(fixed, typed, stamp, row, NULL if teams is None else _optional(teams[index]))
+            for index, row in enumerate(rows)
+        ]
+        if ids is not None:
+            lines = [b"%d\t%s" % (resource_id, line) for resource_id, line in zip(ids, lines, strict=True)]
+        return b"".join(lines)
 
     @staticmethod
     def _copy_line(
