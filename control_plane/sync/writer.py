@@ -109,6 +109,8 @@ CHANGE_COLUMNS = (
     "condition_transitions",
     "time",
 )
+# The advisory lock (one bigint: "devsfeed") under which change-feed rows are written and committed.
+FEED_LOCK = 0x6465767366656564
 # Above this many written rows, roll up every composite and claim of the cluster instead of walking up from each.
 ROLLUP_ALL_ABOVE = 2000
 ANALYZE_MIN_ROWS = 2000
@@ -187,6 +189,7 @@ class Writer:
         self._teams: TeamSnapshot | None = None  # set while a list may insert with COPY
         self._fresh = False  # the type has no rows at all, live or tombstoned: nothing to look up or conflict with
         self._stage_connection: object = None
+        self._changes: list[tuple[Any, ...]] = []  # feed rows of the transaction in progress
 
     # Work that pays off done once: rollups after a series of lists, planner statistics after growth.
 
@@ -200,8 +203,7 @@ class Writer:
         finally:
             self._deferring_rollups = False
         if self._rollup_owed:
-            with transaction.atomic():
-                self._check_lease()
+            with self._transaction():
                 self._rollup_cluster()
             self._rollup_owed = False
 
@@ -241,8 +243,7 @@ class Writer:
         started = timezone.now()
         counts = Counts()
         resync = mode == SyncModeChoices.RESYNC
-        with transaction.atomic():
-            self._check_lease()
+        with self._transaction():
             known = self._known_versions(rt)
             self._teams = TeamSnapshot()
             self._fresh = not known and not self._has_rows(rt)
@@ -343,8 +344,7 @@ class Writer:
         written: list[int] = []
         removed: list[int] = []
         roots: list[int] = []
-        with transaction.atomic():
-            self._check_lease()
+        with self._transaction():
             for rt, batch in batches.items():
                 latest: dict[str, dict[str, Any]] = {}
                 for event in batch.events:
@@ -384,8 +384,7 @@ class Writer:
     def retire_type(self, rt: TypeInfo, *, reason: str) -> int:
         """A type no longer synced (excluded, or not served): its live rows become tombstones, its cursor goes."""
         now = timezone.now()
-        with transaction.atomic():
-            self._check_lease()
+        with self._transaction():
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT uid FROM {RESOURCE_TABLE} WHERE resource_type_id = %s AND deleted_at IS NULL",  # noqa: S608
@@ -407,8 +406,7 @@ class Writer:
 
     def record_error(self, rt: TypeInfo, message: str, backoff_until: Any) -> None:
         """Note a failed list or watch on the type's sync state (what `devplat sync status` shows)."""
-        with transaction.atomic():
-            self._check_lease()
+        with self._transaction():
             with connection.cursor() as cursor:
                 cursor.execute(
                     "UPDATE control_plane_resourcetype SET last_error = %s, error_count = error_count + 1, "
@@ -635,11 +633,27 @@ class Writer:
                     )
 
     def _append_changes(self, changes: Sequence[tuple[Any, ...]], now: Any) -> None:
-        if not changes:
+        self._changes.extend((*change, now) for change in changes)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write: atomic, under the lease, with the change-feed rows it made written last (`_write_changes`)."""
+        self._changes = []
+        with transaction.atomic():
+            self._check_lease()
+            yield
+            self._write_changes()
+
+    def _write_changes(self) -> None:
+        """The transaction's change-feed rows, written last and under a transaction-level advisory lock held until
+        commit: feed ids are then drawn in commit order, so a reader that has seen id N never later finds a smaller
+        id committed (an agent's `after=` cursor skips nothing), even while several clusters sync at once."""
+        if not self._changes:
             return
         with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
             with cursor.copy(f"COPY control_plane_resourcechange ({', '.join(CHANGE_COLUMNS)}) FROM STDIN") as copy:
-                for resource_id, team_id, change_type, version, paths, transitions in changes:
+                for resource_id, team_id, change_type, version, paths, transitions, now in self._changes:
                     copy.write_row(
                         (
                             self.cluster_id,
@@ -652,6 +666,7 @@ class Writer:
                             now,
                         )
                     )
+        self._changes = []
 
     def _tombstone(
         self,
