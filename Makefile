@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint fmt typecheck schema migrations-check deploy-check check bench clean
+.PHONY: install run test lint fmt typecheck openapi schema migrations-check deploy-check check bench clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "devplat needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -39,8 +39,17 @@ fmt: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+OPENAPI := docs/api-reference/openapi.yaml
+
+## The OpenAPI schema agents read: regenerate it after changing the API, and commit it.
+openapi: install
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file $(OPENAPI)
+
+## The schema is valid, warning-free, and the committed one is what the code generates.
 schema: install
-	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+	@generated=$$(mktemp --suffix=.yaml) && trap 'rm -f "$$generated"' EXIT && \
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file "$$generated" && \
+	{ diff -u $(OPENAPI) "$$generated" || { echo "$(OPENAPI) is out of date: run make openapi and commit it." >&2; exit 1; }; }
 
 migrations-check: install
 	$(BIN)/python manage.py makemigrations --check --dry-run

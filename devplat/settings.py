@@ -108,6 +108,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "devplat.core.middleware.ApiGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -165,18 +166,31 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["devplat.core.api.permissions.IsAuthenticatedWithScope"],
     "DEFAULT_PAGINATION_CLASS": "devplat.core.api.pagination.IdCursorPagination",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["devplat.core.api.filters.FilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "devplat.core.api.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["devplat.core.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["devplat.core.api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": env.str("DEVPLAT_API_RATE", default="1200/min")},
+    # Per token, by the token's scope: read-only agents poll most; a leaked admin token can do least harm per minute.
+    # Session users (the browser, the admin) have their own rate; anonymous calls (only the schema views) the least.
+    "DEFAULT_THROTTLE_RATES": {
+        "read": env.str("DEVPLAT_API_RATE_READ", default="1200/min"),
+        "provision": env.str("DEVPLAT_API_RATE_PROVISION", default="600/min"),
+        "admin": env.str("DEVPLAT_API_RATE_ADMIN", default="300/min"),
+        "session": env.str("DEVPLAT_API_RATE_SESSION", default="1200/min"),
+        "anon": env.str("DEVPLAT_API_RATE_ANON", default="60/min"),
+    },
     "EXCEPTION_HANDLER": "devplat.core.api.errors.problem_exception_handler",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 DEVPLAT_MAX_PAGE_SIZE = env.int("DEVPLAT_MAX_PAGE_SIZE", default=500)
+# PostgreSQL statement_timeout for queries made while serving /api/ requests (0: none): a query that runs away
+# answers 503 fast instead of holding a worker. Workers, beat, migrations and the admin keep the server default.
+DEVPLAT_API_STATEMENT_TIMEOUT_MS = env.int("DEVPLAT_API_STATEMENT_TIMEOUT_MS", default=5000)
+# The longest `changes/?wait=` long-poll, in seconds, whatever the client asks for.
+DEVPLAT_CHANGES_MAX_WAIT = env.float("DEVPLAT_CHANGES_MAX_WAIT", default=30.0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "devplat API",
@@ -192,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "devplat.core.api.schema.limits",
+    ],
 }
 
 # --- API tokens ------------------------------------------------------------------------------------------------------

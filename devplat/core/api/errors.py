@@ -12,8 +12,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from psycopg.errors import QueryCanceled
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -27,6 +30,19 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is larger than this server accepts. Send a smaller document."
     default_code = "payload_too_large"
+
+
+class QueryTimeout(exceptions.APIException):
+    """A query ran past the API's statement timeout (R17) and PostgreSQL cancelled it: a load problem, not a bug
+    in the request, so it is a 503 with a Retry-After rather than a 500."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = (
+        "The database took too long to answer and the query was cancelled. Narrow the request (filters, a "
+        "smaller page_size) or retry after the time in Retry-After."
+    )
+    default_code = "query_timeout"
+    wait = 5  # seconds, sent as Retry-After
 
 
 class Conflict(exceptions.APIException):
@@ -63,6 +79,8 @@ def _as_api_exception(exc: Exception) -> Exception:
     """Django's and the services' own exceptions, as the DRF exceptions with the same meaning."""
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
+        return QueryTimeout()
     if isinstance(exc, NotFound | Http404):
         return exceptions.NotFound(str(exc) or None)
     if isinstance(exc, Forbidden | DjangoPermissionDenied):
@@ -90,17 +108,22 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         detail = _flatten(exc.detail)
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    wait = getattr(exc, "wait", None)
     if wait is not None:
-        extra["retry_after"] = int(wait) + 1
+        # DRF sends Retry-After as the whole seconds of `wait`; the body rounds up so waiting it is always enough.
+        extra["retry_after"] = int(wait) + 1 if isinstance(exc, exceptions.Throttled) else int(wait)
     response.data = problem(response.status_code, detail, code=str(code), instance=instance, **extra)
     response.content_type = PROBLEM_CONTENT_TYPE
+    if request is not None:
+        # A problem is JSON even from a view that renders something else on success (the schema's YAML).
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
     return response
 
 
-def problem_response(request: HttpRequest, status_code: int, detail: str) -> JsonResponse:
+def problem_response(request: HttpRequest, status_code: int, detail: str, *, code: str = "") -> JsonResponse:
+    """A problem document for errors raised outside DRF (Django's 400/404/500 handlers, middleware)."""
     return JsonResponse(
-        problem(status_code, detail, instance=request.get_full_path()),
+        problem(status_code, detail, code=code, instance=request.get_full_path()),
         status=status_code,
         content_type=PROBLEM_CONTENT_TYPE,
     )

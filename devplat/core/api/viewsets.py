@@ -26,6 +26,17 @@ HTTP_ACTIONS = {
 }
 
 
+def note_caller(request: Request, face: str) -> None:
+    """Authentication is done: the audit log from here on names the real caller, the token it used and the face
+    (a `Face` value)."""
+    update_actor(
+        user_id=request.user.pk,
+        username=request.user.get_username(),
+        token_key_id=getattr(request.auth, "key_id", "") or "",
+        face=face,
+    )
+
+
 if TYPE_CHECKING:
     _ViewSetBase = viewsets.GenericViewSet
 else:
@@ -41,13 +52,7 @@ class RestrictedViewSetMixin(_ViewSetBase):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        # Authentication is done: the audit log from here on names the real caller and the token it used.
-        update_actor(
-            user_id=request.user.pk,
-            username=request.user.get_username(),
-            token_key_id=getattr(request.auth, "key_id", "") or "",
-            face=Face.API,
-        )
+        note_caller(request, Face.API)
 
     @property
     def restrict_action(self) -> str:

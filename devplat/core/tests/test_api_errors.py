@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from http import HTTPStatus
@@ -124,7 +123,7 @@ def test_415_for_a_body_that_is_not_json(admin_client):
 
 
 def test_429_with_retry_after_once_a_token_spends_its_rate(monkeypatch, token_client):
-    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "3/min"})
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {**TokenRateThrottle.THROTTLE_RATES, "read": "3/min"})
     user = UserFactory()
     first, second = token_client(user), token_client(user)
     for _ in range(3):
@@ -204,12 +203,6 @@ def test_page_size_is_capped_at_the_maximum(token_client):
     assert len(body["results"]) == settings.DEVPLAT_MAX_PAGE_SIZE
     assert body["next"]
     assert len(client.get(body["next"]).json()["results"]) == 1
-
-
-def test_a_forged_cursor_is_a_404_problem(token_client):
-    forged = base64.b64encode(b"o=-1&p=x").decode()
-    body = assert_problem(token_client(UserFactory()).get(f"/api/v1/tokens/?cursor={forged}"), 404)
-    assert "cursor" in body["detail"].lower()
 
 
 # --- request ids -----------------------------------------------------------------------------------------------------
