@@ -15,8 +15,16 @@ from django.utils import timezone
 
 from control_plane.choices import HealthChoices
 from control_plane.models import Resource
-from control_plane.selectors import cluster_for, resource_for, resources_for
-from control_plane.tree import HEAVY_FIELDS, TreeNode, resource_tree
+from control_plane.selectors import (
+    HIDDEN_FAILURE_MESSAGE,
+    cluster_for,
+    resource_for,
+    resource_references,
+    resource_tree_for,
+    resources_for,
+    visible_failing,
+)
+from control_plane.tree import HEAVY_FIELDS, TreeNode
 from devplat.core.cli.registry import CliError, Invocation, Noun, Output, arg, verb
 
 LIST_COLUMNS = ("cluster", "namespace", "kind", "name", "health", "ready", "synced", "age")
@@ -65,9 +73,12 @@ def resource_summary(resource: Resource) -> dict[str, Any]:
     }
 
 
-def resource_document(resource: Resource) -> dict[str, Any]:
-    """The stored object as `kubectl get -o yaml` shows it, plus what devplat derived under `devplat`."""
-    failing = resource.failing
+def resource_document(user: Any, resource: Resource) -> dict[str, Any]:
+    """The stored object as `kubectl get -o yaml` shows it, plus what devplat derived under `devplat`. The deepest
+    failure and the references are shown only where `user` may see their targets (another team's names stay
+    theirs)."""
+    failing = visible_failing(user, [resource]).get(resource.failing_id or 0)
+    hidden = resource.failing_id is not None and failing is None
     return {
         "apiVersion": resource.api_version,
         "kind": resource.kind,
@@ -95,17 +106,17 @@ def resource_document(resource: Resource) -> dict[str, Any]:
             "conditions": resource.conditions,
             "treeHealth": resource.tree_health,
             "failing": f"{failing.kind}/{failing.name}" if failing else None,
-            "failingMessage": resource.failing_message,
+            "failingMessage": HIDDEN_FAILURE_MESSAGE if hidden else resource.failing_message,
             "edges": [
                 {
-                    "relation": edge.relation,
-                    "apiGroup": edge.target_group,
-                    "kind": edge.target_kind,
-                    "namespace": edge.target_namespace,
-                    "name": edge.target_name,
-                    **({"uid": edge.target_uid} if edge.target_uid else {}),
+                    "relation": ref["relation"],
+                    "id": ref["id"],
+                    "apiGroup": ref["api_group"],
+                    "kind": ref["kind"],
+                    "namespace": ref["namespace"],
+                    "name": ref["name"],
                 }
-                for edge in resource.edges_out.order_by("relation", "target_kind", "target_name")
+                for ref in resource_references(user, resource)
             ],
             "firstSeenAt": resource.first_seen_at,
             "lastSeenAt": resource.last_seen_at,
@@ -234,7 +245,7 @@ class ResourcesNoun(Noun):
         formats=("yaml", "json"),
     )
     def get(self, inv: Invocation) -> Output:
-        return Output(data=resource_document(_one(inv)))
+        return Output(data=resource_document(inv.user, _one(inv)))
 
     @verb(
         "tree",
@@ -243,8 +254,10 @@ class ResourcesNoun(Noun):
     )
     def tree(self, inv: Invocation) -> Output:
         root = _one(inv)
-        tree = resource_tree(root, visible=Resource.objects.restrict(inv.user, "view"))
+        view = resource_tree_for(inv.user, root)
+        failing_id = view.failing.resource.pk if view.failing is not None else None
         if inv.output in ("json", "yaml"):
-            data = _tree_data(tree, root.failing_id)
-            return Output(data={**data, "treeHealth": root.tree_health, "failingMessage": root.failing_message})
-        return Output(rows=_tree_rows(tree, root.failing_id), columns=TREE_COLUMNS)
+            data = _tree_data(view.root, failing_id)
+            message = HIDDEN_FAILURE_MESSAGE if view.failure_hidden else root.failing_message
+            return Output(data={**data, "treeHealth": view.tree_health, "failingMessage": message})
+        return Output(rows=_tree_rows(view.root, failing_id), columns=TREE_COLUMNS)

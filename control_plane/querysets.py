@@ -18,6 +18,10 @@ class ResourceTypeQuerySet(ClusterQuerySet):
     """Like clusters: what is synced, and how well, is visible to every signed-in user; admins change it."""
 
 
+class SyncRunQuerySet(ClusterQuerySet):
+    """The sync ledger is part of a cluster's sync state: visible like clusters and resource types."""
+
+
 class TeamOwnedQuerySet(RestrictedQuerySet):
     """Inventory rows are seen through their team (namespace ownership, or the `devplat.io/team` label): one
     indexed join, no per-row guardian lookup. Rows no team owns are for platform admins only. Nobody but the sync

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from control_plane.choices import SyncModeChoices
+from control_plane.querysets import SyncRunQuerySet
 
 
 class SyncRun(models.Model):
@@ -27,6 +28,8 @@ class SyncRun(models.Model):
     unchanged = models.IntegerField(default=0)
     repaired = models.IntegerField(default=0)
     error = models.TextField(blank=True)
+
+    objects = SyncRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import factory
@@ -23,8 +24,9 @@ from control_plane.choices import (
     ResourceCategoryChoices,
     SyncModeChoices,
 )
-from control_plane.models import Resource, ResourceChange, ResourceEdge, ResourceType, SyncRun
+from control_plane.models import Cluster, Resource, ResourceChange, ResourceEdge, ResourceType, SyncRun
 from control_plane.tests.factories import ClusterFactory
+from identity.models import Team
 
 _versions = itertools.count(1000)
 
@@ -151,3 +153,134 @@ class SyncRunFactory(ValidatedFactory):
     started_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(seconds=3))
     finished_at = factory.LazyFunction(timezone.now)
     added = 3
+
+
+@dataclass
+class InventoryWorld:
+    """What `inventory_world` built, by role in the story."""
+
+    prod: Cluster
+    staging: Cluster
+    web: Resource  # payments' healthy Deployment in prod
+    api: Resource  # payments' degraded Deployment in prod
+    web_staging: Resource  # payments' Deployment in staging
+    settings: Resource  # the search team's ConfigMap in prod
+    claim: Resource  # payments' Database claim -> composite -> (instance, subnet)
+    composite: Resource
+    instance: Resource  # payments' degraded RDS instance: the deepest failure
+    subnet: Resource  # an unowned managed resource in the same tree (platform admins only)
+    xrd: Resource  # the XDatabase XRD, cluster-scoped and unowned
+
+    def owned_by(self, team: Team | None) -> list[Resource]:
+        return [r for r in vars(self).values() if isinstance(r, Resource) and r.team_id == (team.pk if team else None)]
+
+
+XRD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "properties": {
+                "parameters": {
+                    "type": "object",
+                    "properties": {"size": {"type": "string", "enum": ["small", "large"]}},
+                    "required": ["size"],
+                }
+            },
+        }
+    },
+}
+
+
+def inventory_world(*, payments: Team, search: Team) -> InventoryWorld:
+    """Two clusters: payments' Deployments and a Crossplane database stack (claim -> composite -> an RDS instance
+    that fails and an unowned subnet), one ConfigMap of the search team, and the XRD that offers the database.
+    The composite and claim are rolled up, so `failing` names the instance."""
+    from control_plane.tree import rollup
+
+    prod, staging = ClusterFactory(name="prod"), ClusterFactory(name="staging")
+    deployment = {"api_group": "apps", "kind": "Deployment", "namespace": "payments", "team": payments}
+    web = ResourceFactory(cluster=prod, name="web", labels={"app": "web", "tier": "frontend"}, ready=True, **deployment)
+    api = ResourceFactory(
+        cluster=prod,
+        name="api",
+        labels={"app": "api", "tier": "backend"},
+        health=HealthChoices.DEGRADED,
+        health_reason="ProgressDeadlineExceeded: 0/3 replicas available",
+        ready=False,
+        **deployment,
+    )
+    web_staging = ResourceFactory(cluster=staging, name="web", labels={"app": "web"}, ready=True, **deployment)
+    settings = ResourceFactory(cluster=prod, kind="ConfigMap", namespace="search", name="settings", team=search)
+    crossplane = {"cluster": prod, "api_group": "example.org", "team": payments, "version": "v1alpha1"}
+    claim_conditions = [{"type": "Ready", "status": "False", "reason": "Creating"}]
+    claim = ResourceFactory(
+        kind="Database",
+        namespace="payments",
+        name="orders-db",
+        category=ResourceCategoryChoices.CLAIM,
+        health=HealthChoices.PROGRESSING,
+        health_reason="Creating",
+        ready=False,
+        synced=True,
+        spec={"parameters": {"size": "small"}},
+        status={"conditions": claim_conditions},
+        conditions=claim_conditions,
+        **crossplane,
+    )
+    composite = ResourceFactory(
+        kind="XDatabase",
+        namespace="",
+        name="orders-db-x7k2p",
+        category=ResourceCategoryChoices.COMPOSITE,
+        health=HealthChoices.PROGRESSING,
+        ready=False,
+        synced=True,
+        **crossplane,
+    )
+    managed = {"cluster": prod, "api_group": "rds.aws.upbound.io", "kind": "Instance", "namespace": ""}
+    instance_conditions = [
+        {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "InvalidParameterValue"},
+    ]
+    instance = ResourceFactory(
+        name="orders-db-x7k2p-rds",
+        category=ResourceCategoryChoices.MANAGED,
+        health=HealthChoices.DEGRADED,
+        health_reason="ReconcileError: InvalidParameterValue: db.x1 is not a DB instance class",
+        ready=False,
+        synced=False,
+        conditions=instance_conditions,
+        team=payments,
+        **managed,
+    )
+    subnet = ResourceFactory(
+        name="orders-db-x7k2p-subnet", category=ResourceCategoryChoices.MANAGED, ready=True, synced=True, **managed
+    )
+    ResourceEdgeFactory(source=claim, relation=EdgeRelationChoices.CLAIMS, target=composite)
+    for child in (instance, subnet):
+        ResourceEdgeFactory(source=composite, relation=EdgeRelationChoices.COMPOSES, target=child)
+        ResourceEdgeFactory(source=child, relation=EdgeRelationChoices.OWNED_BY, target=composite)
+    xrd = ResourceFactory(
+        cluster=prod,
+        api_group="apiextensions.crossplane.io",
+        version="v2",
+        kind="CompositeResourceDefinition",
+        namespace="",
+        name="xdatabases.example.org",
+        category=ResourceCategoryChoices.CROSSPLANE,
+        ready=True,
+        spec={
+            "group": "example.org",
+            "names": {"kind": "XDatabase", "plural": "xdatabases"},
+            "claimNames": {"kind": "Database", "plural": "databases"},
+            "scope": "Cluster",
+            "versions": [
+                {"name": "v1alpha0", "served": True, "referenceable": False, "schema": {"openAPIV3Schema": {}}},
+                {"name": "v1alpha1", "served": True, "referenceable": True, "schema": {"openAPIV3Schema": XRD_SCHEMA}},
+            ],
+        },
+    )
+    rollup([claim.pk, composite.pk])
+    for resource in (claim, composite):
+        resource.refresh_from_db()
+    return InventoryWorld(prod, staging, web, api, web_staging, settings, claim, composite, instance, subnet, xrd)

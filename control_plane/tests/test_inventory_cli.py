@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from control_plane.choices import EdgeRelationChoices, HealthChoices, ResourceCategoryChoices
 from control_plane.models import Cluster, Resource
-from control_plane.selectors import resources_for
+from control_plane.selectors import HIDDEN_FAILURE_MESSAGE, resources_for
 from control_plane.tests.factories import ClusterFactory
 from control_plane.tests.inventory_factories import ResourceEdgeFactory, ResourceFactory
 from control_plane.tree import rollup
@@ -238,6 +238,7 @@ def test_get_shows_the_stored_object_with_what_devplat_derived(world):
     assert derived["edges"] == [
         {
             "relation": "claims",
+            "id": world.composite.pk,
             "apiGroup": "example.org",
             "kind": "XDatabase",
             "namespace": "",
@@ -300,6 +301,28 @@ def test_tree_leaves_out_what_the_user_may_not_see(world):
     assert [(child["name"], child["relation"], child["deepestFailure"]) for child in tree["children"]] == [
         ("orders-db-x7k2p-rds", "composes", True)
     ]
+
+
+def test_get_and_tree_never_name_a_failure_or_reference_the_user_may_not_see(world):
+    Resource.objects.filter(pk=world.instance.pk).update(team=None)  # the failing instance is nobody's now
+
+    got = call_devplat("resources", "get", "xdatabase", "orders-db-x7k2p", "-o", "json", "--as", "pay-developer")
+    tree = call_devplat("resources", "tree", "xdatabase", "orders-db-x7k2p", "-o", "json", "--as", "pay-developer")
+
+    assert got.code == 0, got.err
+    assert tree.code == 0, tree.err
+    derived = json.loads(got.out)["devplat"]
+    assert (derived["treeHealth"], derived["failing"]) == ("degraded", None)
+    assert derived["failingMessage"] == HIDDEN_FAILURE_MESSAGE
+    assert world.instance.name not in got.out
+    assert world.instance.health_reason not in got.out
+    assert [edge["relation"] for edge in derived["edges"]] == [], "both composed instances are hidden"
+    drawn = json.loads(tree.out)
+    assert (drawn["treeHealth"], drawn["failingMessage"], drawn["children"]) == (
+        "degraded",
+        HIDDEN_FAILURE_MESSAGE,
+        [],
+    )
 
 
 def test_tree_takes_the_same_queries_for_a_small_or_a_large_tree(world):
