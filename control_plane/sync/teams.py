@@ -65,11 +65,16 @@ def retag_type(resource_type_id: int) -> int:
 
 
 def _retag(where: str, params: list[str | int]) -> int:
-    """Set `team_expression` on the live rows matching `where` (SQL over alias `r`) where it differs."""
+    """Set `team_expression` on the live rows matching `where` (SQL over alias `r`) where it differs, and on their
+    change-feed entries: a resource's history is seen by whoever may see the resource. Returns rows changed."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE control_plane_resource r SET team_id = {team_expression('r')} "  # noqa: S608 (constant SQL)
-            f"WHERE r.deleted_at IS NULL AND ({where}) AND r.team_id IS DISTINCT FROM {team_expression('r')}",
+            f"WITH changed AS (UPDATE control_plane_resource r SET team_id = {team_expression('r')} "  # noqa: S608
+            f"WHERE r.deleted_at IS NULL AND ({where}) AND r.team_id IS DISTINCT FROM {team_expression('r')} "
+            "RETURNING r.id, r.team_id), "
+            "history AS (UPDATE control_plane_resourcechange c SET team_id = changed.team_id FROM changed "
+            "WHERE c.resource_id = changed.id AND c.team_id IS DISTINCT FROM changed.team_id) "
+            "SELECT count(*) FROM changed",
             params,
         )
-        return cursor.rowcount
+        return int(cursor.fetchone()[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from control_plane.models import Resource, ResourceEdge
+from control_plane.models import Resource, ResourceChange, ResourceEdge
 from control_plane.sandbox.seed import RDS_ERROR
 from control_plane.sync.engine import sync_window
 from identity.models import NamespaceOwnership
@@ -65,6 +65,9 @@ def test_team_comes_from_namespace_ownership_then_the_team_label(synced):
     assert live(kind="Database", name="orders-db").team_id == payments.pk  # the label now names a team
     namespace_assign(team=payments, namespace="team-payments")
     assert live(**settings).team_id == payments.pk
+    history = ResourceChange.objects.filter(resource=live(**settings))
+    assert history.exists()
+    assert set(history.values_list("team_id", flat=True)) == {payments.pk}, "its history is the new owner's too"
     namespace_release(ownership=NamespaceOwnership.objects.get(namespace="team-payments"))
     assert live(**settings).team is None
     assert live(kind="Database", name="orders-db").team_id == payments.pk
