@@ -224,6 +224,30 @@ ClusterArg = Annotated[str | None, Field(description="Cluster name.")]
 TeamArg = Annotated[str | None, Field(description="Team name (only teams you belong to, unless you are an admin).")]
 
 
+def _about_one_resource(describe: Callable[[Any, Resource], dict[str, Any]]) -> Callable[..., Any]:
+    """A tool answering `describe(user, resource)` about one resource the agent names by id, or by kind and name
+    (narrowed by namespace and cluster). The tool takes `describe`'s name and docstring, which the SDK publishes
+    as the tool's name and description, and its own signature, from which the SDK builds the input schema."""
+
+    async def tool(
+        ctx: Context,
+        id: ResourceId = None,
+        kind: KindArg = None,
+        name: NameArg = None,
+        namespace: NamespaceArg = None,
+        cluster: ClusterArg = None,
+    ) -> str:
+        def work(user: Any) -> dict[str, Any]:
+            resource = _one(user, id=id, kind=kind, name=name, namespace=namespace, cluster=cluster)
+            return describe(user, resource)
+
+        return await answer(ctx, work)
+
+    tool.__name__ = tool.__qualname__ = describe.__name__
+    tool.__doc__ = describe.__doc__
+    return tool
+
+
 # --- the tools -------------------------------------------------------------------------------------------------------
 
 
@@ -299,108 +323,86 @@ async def search_resources(
     return await answer(ctx, work)
 
 
-async def get_resource(
-    ctx: Context,
-    id: ResourceId = None,
-    kind: KindArg = None,
-    name: NameArg = None,
-    namespace: NamespaceArg = None,
-    cluster: ClusterArg = None,
-) -> str:
+@_about_one_resource
+def get_resource(user: Any, resource: Resource) -> dict[str, Any]:
     """One resource in detail: identity, team, health and reason, conditions, labels, annotations, owner
     references, finalizers, timestamps, and its spec and status (summarised when large).
 
     Name it by id, or by kind and name (add namespace and cluster when the name is not unique).
     """
-
-    def work(user: Any) -> dict[str, Any]:
-        resource = _one(user, id=id, kind=kind, name=name, namespace=namespace, cluster=cluster)
-        failing = selectors.visible_failing(user, [resource])
-        status = resource.status
-        if isinstance(status, dict):
-            status = {key: value for key, value in status.items() if key != "conditions"}  # shown below
-        return _compact(
-            {
-                **_summary(resource, failing),
-                "uid": resource.uid,
-                "synced": resource.synced,
-                "generation": resource.generation,
-                "observed_generation": resource.observed_generation,
-                "conditions": _conditions(resource.conditions),
-                "labels": _document(resource.labels, what="labels", resource_id=resource.pk),
-                "annotations": _document(resource.annotations, what="annotations", resource_id=resource.pk),
-                "owners": [f"{ref.get('kind')}/{ref.get('name')}" for ref in resource.owner_references or []],
-                "finalizers": resource.finalizers,
-                "deleting_since": resource.deleting_since,
-                "created_at": resource.created_at_k8s,
-                "last_seen_at": resource.last_seen_at,
-                "deleted_reason": resource.deleted_reason,
-                "spec": _document(resource.spec, what="spec", resource_id=resource.pk),
-                "status": _document(status, what="status", resource_id=resource.pk),
-            }
-        )
-
-    return await answer(ctx, work)
+    failing = selectors.visible_failing(user, [resource])
+    status = resource.status
+    if isinstance(status, dict):
+        status = {key: value for key, value in status.items() if key != "conditions"}  # shown below
+    return _compact(
+        {
+            **_summary(resource, failing),
+            "uid": resource.uid,
+            "synced": resource.synced,
+            "generation": resource.generation,
+            "observed_generation": resource.observed_generation,
+            "conditions": _conditions(resource.conditions),
+            "labels": _document(resource.labels, what="labels", resource_id=resource.pk),
+            "annotations": _document(resource.annotations, what="annotations", resource_id=resource.pk),
+            "owners": [f"{ref.get('kind')}/{ref.get('name')}" for ref in resource.owner_references or []],
+            "finalizers": resource.finalizers,
+            "deleting_since": resource.deleting_since,
+            "created_at": resource.created_at_k8s,
+            "last_seen_at": resource.last_seen_at,
+            "deleted_reason": resource.deleted_reason,
+            "spec": _document(resource.spec, what="spec", resource_id=resource.pk),
+            "status": _document(status, what="status", resource_id=resource.pk),
+        }
+    )
 
 
-async def explain_health(
-    ctx: Context,
-    id: ResourceId = None,
-    kind: KindArg = None,
-    name: NameArg = None,
-    namespace: NamespaceArg = None,
-    cluster: ClusterArg = None,
-) -> str:
+@_about_one_resource
+def explain_health(user: Any, resource: Resource) -> dict[str, Any]:
     """Why a resource is not ready (or confirm that it is): its health and reason, its conditions, the deepest
     failing resource in its tree (usually the cause; the resources above it are symptoms) with that resource's
     conditions, message and recent changes, and the resource's own recent changes.
 
     Name it by id, or by kind and name (add namespace and cluster when the name is not unique).
     """
-
-    def work(user: Any) -> dict[str, Any]:
-        resource = _one(user, id=id, kind=kind, name=name, namespace=namespace, cluster=cluster)
-        found = selectors.explain_health(user, resource)
-        bottom = found["failing"]
-        subject = f"{resource.kind} {resource.name}"
-        if bottom is not None:
-            culprit = bottom["resource"]
-            verdict = (
-                f"{subject} is {found['tree_health']}: the deepest failure is {culprit['kind']} {culprit['name']} "
-                f"({bottom['health']}): {_clip(bottom['message'])}"
-            )
-        elif found["health"] == HealthChoices.HEALTHY and found["tree_health"] == HealthChoices.HEALTHY:
-            verdict = f"{subject} is healthy."
-        else:
-            verdict = f"{subject} is {found['tree_health']}: {_clip(found['health_reason']) or 'no reason recorded'}"
-        return _compact(
-            {
-                "verdict": verdict,
-                "resource": found["resource"],
-                "health": found["health"],
-                "health_reason": _clip(found["health_reason"]),
-                "ready": found["ready"],
-                "synced": found["synced"],
-                "tree_health": found["tree_health"],
-                "conditions": _conditions(found["conditions"]),
-                "failing": (
-                    _compact(
-                        {
-                            "resource": bottom["resource"],
-                            "health": bottom["health"],
-                            "message": _clip(bottom["message"]),
-                            "conditions": _conditions(bottom["conditions"]),
-                            "recent_changes": [_change(e, with_resource=False) for e in bottom["recent_changes"]],
-                        }
-                    )
-                    if bottom is not None
-                    else None
-                ),
-                "recent_changes": [_change(e, with_resource=False) for e in found["recent_changes"][:CHANGES_SHOWN]],
-            }
+    found = selectors.explain_health(user, resource)
+    bottom = found["failing"]
+    subject = f"{resource.kind} {resource.name}"
+    if bottom is not None:
+        culprit = bottom["resource"]
+        verdict = (
+            f"{subject} is {found['tree_health']}: the deepest failure is {culprit['kind']} {culprit['name']} "
+            f"({bottom['health']}): {_clip(bottom['message'])}"
         )
-
-    return await answer(ctx, work)
+    elif found["health"] == HealthChoices.HEALTHY and found["tree_health"] == HealthChoices.HEALTHY:
+        verdict = f"{subject} is healthy."
+    else:
+        verdict = f"{subject} is {found['tree_health']}: {_clip(found['health_reason']) or 'no reason recorded'}"
+    return _compact(
+        {
+            "verdict": verdict,
+            "resource": found["resource"],
+            "health": found["health"],
+            "health_reason": _clip(found["health_reason"]),
+            "ready": found["ready"],
+            "synced": found["synced"],
+            "tree_health": found["tree_health"],
+            "conditions": _conditions(found["conditions"]),
+            "failing": (
+                _compact(
+                    {
+                        "resource": bottom["resource"],
+                        "health": bottom["health"],
+                        "message": _clip(bottom["message"]),
+                        "conditions": _conditions(bottom["conditions"]),
+                        "recent_changes": [_change(e, with_resource=False) for e in bottom["recent_changes"]],
+                    }
+                )
+                if bottom is not None
+                else None
+            ),
+            "recent_changes": [_change(e, with_resource=False) for e in found["recent_changes"][:CHANGES_SHOWN]],
+        }
+    )
 
 
 def _tree_nodes(root: TreeNode) -> tuple[dict[str, Any], int]:
@@ -432,47 +434,36 @@ def _tree_nodes(root: TreeNode) -> tuple[dict[str, Any], int]:
     return shape(root), len(shown)
 
 
-async def resource_tree(
-    ctx: Context,
-    id: ResourceId = None,
-    kind: KindArg = None,
-    name: NameArg = None,
-    namespace: NamespaceArg = None,
-    cluster: ClusterArg = None,
-) -> str:
+@_about_one_resource
+def resource_tree(user: Any, resource: Resource) -> dict[str, Any]:
     """What a claim, composite or owner is made of: the tree claim -> composite -> composed (managed) resources,
     or owner -> owned, each node with its health, and the deepest failing resource of the tree.
 
     Members you may not see are left out. Large trees show their top levels first; `truncated` says nodes were
     left out. Name the root by id, or by kind and name (add namespace and cluster when the name is not unique).
     """
-
-    def work(user: Any) -> dict[str, Any]:
-        resource = _one(user, id=id, kind=kind, name=name, namespace=namespace, cluster=cluster)
-        view = selectors.resource_tree_for(user, resource)
-        tree, shown = _tree_nodes(view.root)
-        failing = view.failing.resource if view.failing is not None else None
-        return _compact(
-            {
-                "tree_health": view.tree_health,
-                "failing": (
-                    _compact(
-                        {
-                            **selectors.resource_ref(failing, cluster_name=resource.cluster.name),
-                            "health": failing.health,
-                            "message": _clip(failing.health_reason),
-                        }
-                    )
-                    if failing is not None
-                    else None
-                ),
-                "nodes": view.node_count,
-                "truncated": shown < view.node_count,
-                "tree": tree,
-            }
-        )
-
-    return await answer(ctx, work)
+    view = selectors.resource_tree_for(user, resource)
+    tree, shown = _tree_nodes(view.root)
+    failing = view.failing.resource if view.failing is not None else None
+    return _compact(
+        {
+            "tree_health": view.tree_health,
+            "failing": (
+                _compact(
+                    {
+                        **selectors.resource_ref(failing, cluster_name=resource.cluster.name),
+                        "health": failing.health,
+                        "message": _clip(failing.health_reason),
+                    }
+                )
+                if failing is not None
+                else None
+            ),
+            "nodes": view.node_count,
+            "truncated": shown < view.node_count,
+            "tree": tree,
+        }
+    )
 
 
 async def changes_since(

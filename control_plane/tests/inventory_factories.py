@@ -3,6 +3,8 @@
 In production only the sync engine writes these rows (in bulk); tests build them directly to set up exactly the
 state a read path must handle. `ResourceFactory` finds or creates the row's type from its cluster, group and kind,
 and `ResourceEdgeFactory(source=a, relation=..., target=b)` fills the reference the way the engine records it.
+`ClaimFactory`, `CompositeFactory`, `ManagedResourceFactory` and `XrdFactory` preset the Crossplane kinds, and
+`compose` links a composite to its children. `inventory_world` is the one story the API, CLI and MCP tests share.
 """
 
 from __future__ import annotations
@@ -108,6 +110,87 @@ class ResourceFactory(ValidatedFactory):
     last_seen_at = factory.LazyFunction(timezone.now)
 
 
+class ClaimFactory(ResourceFactory):
+    """A Crossplane claim (a namespaced Database of example.org) as the sync stores it."""
+
+    class Params:
+        category = ResourceCategoryChoices.CLAIM
+        version = "v1alpha1"
+
+    api_group = "example.org"
+    kind = "Database"
+
+
+class CompositeFactory(ResourceFactory):
+    """A Crossplane composite resource (a cluster-scoped XDatabase of example.org)."""
+
+    class Params:
+        category = ResourceCategoryChoices.COMPOSITE
+        version = "v1alpha1"
+
+    api_group = "example.org"
+    kind = "XDatabase"
+    namespace = ""
+
+
+class ManagedResourceFactory(ResourceFactory):
+    """A Crossplane managed resource (a cluster-scoped RDS Instance unless told otherwise)."""
+
+    class Params:
+        category = ResourceCategoryChoices.MANAGED
+
+    api_group = "rds.aws.upbound.io"
+    kind = "Instance"
+    namespace = ""
+
+
+XRD_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "properties": {
+                "parameters": {
+                    "type": "object",
+                    "properties": {"size": {"type": "string", "enum": ["small", "large"]}},
+                    "required": ["size"],
+                }
+            },
+        }
+    },
+}
+
+
+def xrd_spec() -> dict[str, Any]:
+    """The spec of the XDatabase XRD: claimed as a Database, with an old version that is not referenceable and the
+    referenceable v1alpha1 whose parameter schema is XRD_SCHEMA."""
+    return {
+        "group": "example.org",
+        "names": {"kind": "XDatabase", "plural": "xdatabases"},
+        "claimNames": {"kind": "Database", "plural": "databases"},
+        "scope": "Cluster",
+        "versions": [
+            {"name": "v1alpha0", "served": True, "referenceable": False, "schema": {"openAPIV3Schema": {}}},
+            {"name": "v1alpha1", "served": True, "referenceable": True, "schema": {"openAPIV3Schema": XRD_SCHEMA}},
+        ],
+    }
+
+
+class XrdFactory(ResourceFactory):
+    """A Crossplane CompositeResourceDefinition: cluster-scoped, owned by no team, the XDatabase one by default."""
+
+    class Params:
+        category = ResourceCategoryChoices.CROSSPLANE
+        version = "v2"
+
+    api_group = "apiextensions.crossplane.io"
+    kind = "CompositeResourceDefinition"
+    namespace = ""
+    name = "xdatabases.example.org"
+    ready = True
+    spec = factory.LazyFunction(xrd_spec)
+
+
 class ResourceEdgeFactory(ValidatedFactory):
     """`source` refers to `target` (a Resource) by `relation`: by uid for owned-by, by group/kind/namespace/name
     otherwise. Give the target_* fields instead of `target` for a reference to something not synced."""
@@ -128,6 +211,14 @@ class ResourceEdgeFactory(ValidatedFactory):
     target_kind = factory.LazyAttribute(lambda e: e.target.kind if e.target is not None else "ConfigMap")
     target_namespace = factory.LazyAttribute(lambda e: e.target.namespace if e.target is not None else "")
     target_name = factory.LazyAttribute(lambda e: e.target.name if e.target is not None else "missing")
+
+
+def compose(composite: Resource, *children: Resource) -> None:
+    """As Crossplane records it: the composite lists each child in its resourceRefs, and each child is owned by
+    the composite."""
+    for child in children:
+        ResourceEdgeFactory(source=composite, relation=EdgeRelationChoices.COMPOSES, target=child)
+        ResourceEdgeFactory(source=child, relation=EdgeRelationChoices.OWNED_BY, target=composite)
 
 
 class ResourceChangeFactory(ValidatedFactory):
@@ -175,23 +266,6 @@ class InventoryWorld:
         return [r for r in vars(self).values() if isinstance(r, Resource) and r.team_id == (team.pk if team else None)]
 
 
-XRD_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "spec": {
-            "type": "object",
-            "properties": {
-                "parameters": {
-                    "type": "object",
-                    "properties": {"size": {"type": "string", "enum": ["small", "large"]}},
-                    "required": ["size"],
-                }
-            },
-        }
-    },
-}
-
-
 def inventory_world(*, payments: Team, search: Team) -> InventoryWorld:
     """Two clusters: payments' Deployments and a Crossplane database stack (claim -> composite -> an RDS instance
     that fails and an unowned subnet), one ConfigMap of the search team, and the XRD that offers the database.
@@ -208,17 +282,19 @@ def inventory_world(*, payments: Team, search: Team) -> InventoryWorld:
         health=HealthChoices.DEGRADED,
         health_reason="ProgressDeadlineExceeded: 0/3 replicas available",
         ready=False,
+        spec={"replicas": 3},
         **deployment,
     )
     web_staging = ResourceFactory(cluster=staging, name="web", labels={"app": "web"}, ready=True, **deployment)
     settings = ResourceFactory(cluster=prod, kind="ConfigMap", namespace="search", name="settings", team=search)
-    crossplane = {"cluster": prod, "api_group": "example.org", "team": payments, "version": "v1alpha1"}
-    claim_conditions = [{"type": "Ready", "status": "False", "reason": "Creating"}]
-    claim = ResourceFactory(
-        kind="Database",
+    claim_conditions = [
+        {"type": "Ready", "status": "False", "reason": "Creating", "message": "waiting for the composite"}
+    ]
+    claim = ClaimFactory(
+        cluster=prod,
         namespace="payments",
         name="orders-db",
-        category=ResourceCategoryChoices.CLAIM,
+        team=payments,
         health=HealthChoices.PROGRESSING,
         health_reason="Creating",
         ready=False,
@@ -226,61 +302,42 @@ def inventory_world(*, payments: Team, search: Team) -> InventoryWorld:
         spec={"parameters": {"size": "small"}},
         status={"conditions": claim_conditions},
         conditions=claim_conditions,
-        **crossplane,
     )
-    composite = ResourceFactory(
-        kind="XDatabase",
-        namespace="",
-        name="orders-db-x7k2p",
-        category=ResourceCategoryChoices.COMPOSITE,
-        health=HealthChoices.PROGRESSING,
-        ready=False,
-        synced=True,
-        **crossplane,
+    composite = CompositeFactory(
+        cluster=prod, name="orders-db-x7k2p", team=payments, health=HealthChoices.PROGRESSING, ready=False, synced=True
     )
-    managed = {"cluster": prod, "api_group": "rds.aws.upbound.io", "kind": "Instance", "namespace": ""}
-    instance_conditions = [
-        {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "InvalidParameterValue"},
-    ]
-    instance = ResourceFactory(
+    instance = ManagedResourceFactory(
+        cluster=prod,
         name="orders-db-x7k2p-rds",
-        category=ResourceCategoryChoices.MANAGED,
+        team=payments,
         health=HealthChoices.DEGRADED,
         health_reason="ReconcileError: InvalidParameterValue: db.x1 is not a DB instance class",
         ready=False,
         synced=False,
-        conditions=instance_conditions,
-        team=payments,
-        **managed,
+        conditions=[
+            {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "InvalidParameterValue"},
+        ],
     )
-    subnet = ResourceFactory(
-        name="orders-db-x7k2p-subnet", category=ResourceCategoryChoices.MANAGED, ready=True, synced=True, **managed
-    )
+    subnet = ManagedResourceFactory(cluster=prod, name="orders-db-x7k2p-subnet", ready=True, synced=True)
     ResourceEdgeFactory(source=claim, relation=EdgeRelationChoices.CLAIMS, target=composite)
-    for child in (instance, subnet):
-        ResourceEdgeFactory(source=composite, relation=EdgeRelationChoices.COMPOSES, target=child)
-        ResourceEdgeFactory(source=child, relation=EdgeRelationChoices.OWNED_BY, target=composite)
-    xrd = ResourceFactory(
-        cluster=prod,
-        api_group="apiextensions.crossplane.io",
-        version="v2",
-        kind="CompositeResourceDefinition",
-        namespace="",
-        name="xdatabases.example.org",
-        category=ResourceCategoryChoices.CROSSPLANE,
-        ready=True,
-        spec={
-            "group": "example.org",
-            "names": {"kind": "XDatabase", "plural": "xdatabases"},
-            "claimNames": {"kind": "Database", "plural": "databases"},
-            "scope": "Cluster",
-            "versions": [
-                {"name": "v1alpha0", "served": True, "referenceable": False, "schema": {"openAPIV3Schema": {}}},
-                {"name": "v1alpha1", "served": True, "referenceable": True, "schema": {"openAPIV3Schema": XRD_SCHEMA}},
-            ],
-        },
-    )
+    compose(composite, instance, subnet)
+    xrd = XrdFactory(cluster=prod)
     rollup([claim.pk, composite.pk])
     for resource in (claim, composite):
         resource.refresh_from_db()
     return InventoryWorld(prod, staging, web, api, web_staging, settings, claim, composite, instance, subnet, xrd)
+
+
+def add_deployments(world: InventoryWorld, count: int) -> None:
+    """`count` more payments Deployments in prod, every other one degraded: a longer page of the same rows."""
+    for n in range(count):
+        ResourceFactory(
+            cluster=world.prod,
+            api_group="apps",
+            kind="Deployment",
+            namespace="payments",
+            name=f"svc-{n}",
+            labels={"app": "web", "n": str(n)},
+            team=world.web.team,
+            health=HealthChoices.DEGRADED if n % 2 else HealthChoices.HEALTHY,
+        )

@@ -74,6 +74,20 @@ def visible_to(world: InventoryWorld, role: str, team_with_members: dict[str, An
     return {r.pk for r in world.owned_by(teams[role])}
 
 
+def instance_failure(world: InventoryWorld) -> dict[str, Any]:
+    """How the API names the world's deepest failure, the payments RDS instance, to a caller who may see it."""
+    return {
+        "id": world.instance.pk,
+        "cluster": "prod",
+        "api_version": "rds.aws.upbound.io/v1",
+        "kind": "Instance",
+        "namespace": "",
+        "name": "orders-db-x7k2p-rds",
+        "health": "degraded",
+        "message": world.instance.health_reason,
+    }
+
+
 # --- permissions -----------------------------------------------------------------------------------------------------
 
 
@@ -269,7 +283,8 @@ def test_the_detail_is_the_stored_object_with_its_references_and_failure(world, 
     body = clients["member"].get(f"/api/v1/resources/{world.claim.pk}/").json()
 
     assert body["spec"] == {"parameters": {"size": "small"}}
-    assert body["status"] == {"conditions": [{"type": "Ready", "status": "False", "reason": "Creating"}]}
+    creating = {"type": "Ready", "status": "False", "reason": "Creating", "message": "waiting for the composite"}
+    assert body["status"] == {"conditions": [creating]}
     assert body["conditions"] == world.claim.conditions
     assert (body["uid"], body["type"], body["category"]) == (world.claim.uid, "databases.example.org", "claim")
     assert body["references"] == [
@@ -282,16 +297,7 @@ def test_the_detail_is_the_stored_object_with_its_references_and_failure(world, 
             "name": "orders-db-x7k2p",
         }
     ]
-    assert body["failing"] == {
-        "id": world.instance.pk,
-        "cluster": "prod",
-        "api_version": "rds.aws.upbound.io/v1",
-        "kind": "Instance",
-        "namespace": "",
-        "name": "orders-db-x7k2p-rds",
-        "health": "degraded",
-        "message": world.instance.health_reason,
-    }
+    assert body["failing"] == instance_failure(world)
 
 
 def test_references_name_only_resources_the_caller_may_see(world, clients):

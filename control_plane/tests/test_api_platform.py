@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from control_plane.choices import ResourceCategoryChoices, SyncModeChoices
+from control_plane.choices import SyncModeChoices
 from control_plane.models import Resource, ResourceType
 from control_plane.tests import test_api_inventory as shared
 from control_plane.tests.factories import ClusterFactory
-from control_plane.tests.inventory_factories import XRD_SCHEMA, ResourceFactory, SyncRunFactory
-from control_plane.tests.test_api_inventory import assert_problem
+from control_plane.tests.inventory_factories import XRD_SCHEMA, CompositeFactory, SyncRunFactory, XrdFactory
+from control_plane.tests.test_api_inventory import assert_problem, instance_failure
 
 pytestmark = pytest.mark.django_db
 world, clients, unowned_failure = shared.world, shared.clients, shared.unowned_failure
@@ -52,16 +52,7 @@ def test_health_lists_failing_composites_and_claims_with_their_deepest_failure(w
     claim = body["failing"][0]
     assert (claim["team"], claim["health"], claim["tree_health"]) == ("payments", "progressing", "degraded")
     assert (claim["message"], claim["failure_hidden"]) == (world.instance.health_reason, False)
-    assert claim["deepest_failure"] == {
-        "id": world.instance.pk,
-        "cluster": "prod",
-        "api_version": "rds.aws.upbound.io/v1",
-        "kind": "Instance",
-        "namespace": "",
-        "name": "orders-db-x7k2p-rds",
-        "health": "degraded",
-        "message": world.instance.health_reason,
-    }
+    assert claim["deepest_failure"] == instance_failure(world)
     assert body["failing_truncated"] is False
 
 
@@ -257,15 +248,7 @@ def test_everyone_sees_the_catalog_but_only_counts_of_instances_they_may_see(wor
 
 
 def test_admins_count_unowned_instances_too(world, clients):
-    ResourceFactory(
-        cluster=world.prod,
-        api_group="example.org",
-        version="v1alpha1",
-        kind="XDatabase",
-        namespace="",
-        name="orphan",
-        category=ResourceCategoryChoices.COMPOSITE,
-    )
+    CompositeFactory(cluster=world.prod, name="orphan")
 
     admins = get(clients["admin"], "/api/v1/capabilities/xdatabases.example.org/")["instances"]
     mine = get(clients["member"], "/api/v1/capabilities/xdatabases.example.org/")["instances"]
@@ -276,13 +259,10 @@ def test_admins_count_unowned_instances_too(world, clients):
 
 def test_an_xrd_in_several_clusters_is_one_capability_described_by_the_newest(world, clients):
     spec = {**world.xrd.spec, "versions": [{"name": "v1", "served": True, "referenceable": True, "schema": {}}]}
-    ResourceFactory(
+    XrdFactory(
         cluster=ClusterFactory(name="edge"),
-        api_group="apiextensions.crossplane.io",
         version="v1",
-        kind="CompositeResourceDefinition",
-        namespace="",
-        name="xdatabases.example.org",
+        ready=None,
         spec={key: value for key, value in spec.items() if key != "scope"},
         last_seen_at=timezone.now() + datetime.timedelta(seconds=5),
     )

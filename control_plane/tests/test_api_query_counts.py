@@ -10,15 +10,18 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from control_plane.choices import EdgeRelationChoices, HealthChoices, ResourceCategoryChoices
+from control_plane.choices import EdgeRelationChoices, HealthChoices
 from control_plane.tests import test_api_inventory as shared
 from control_plane.tests.inventory_factories import (
+    CompositeFactory,
     InventoryWorld,
+    ManagedResourceFactory,
     ResourceChangeFactory,
     ResourceEdgeFactory,
-    ResourceFactory,
     ResourceTypeFactory,
     SyncRunFactory,
+    XrdFactory,
+    add_deployments,
 )
 from control_plane.tree import rollup
 
@@ -28,17 +31,7 @@ MORE = 40
 
 
 def more_deployments(world: InventoryWorld) -> None:
-    for n in range(MORE):
-        ResourceFactory(
-            cluster=world.prod,
-            api_group="apps",
-            kind="Deployment",
-            namespace="payments",
-            name=f"svc-{n}",
-            labels={"app": "web", "n": str(n)},
-            team=world.web.team,
-            health=HealthChoices.DEGRADED if n % 2 else HealthChoices.HEALTHY,
-        )
+    add_deployments(world, MORE)
 
 
 def more_changes(world: InventoryWorld) -> None:
@@ -49,23 +42,10 @@ def more_changes(world: InventoryWorld) -> None:
 def more_failing_trees(world: InventoryWorld) -> None:
     roots = []
     for n in range(MORE // 4):
-        composite = ResourceFactory(
+        composite = CompositeFactory(cluster=world.prod, name=f"db-{n}", team=world.web.team)
+        child = ManagedResourceFactory(
             cluster=world.prod,
-            api_group="example.org",
-            version="v1alpha1",
-            kind="XDatabase",
-            namespace="",
-            name=f"db-{n}",
-            category=ResourceCategoryChoices.COMPOSITE,
-            team=world.web.team,
-        )
-        child = ResourceFactory(
-            cluster=world.prod,
-            api_group="rds.aws.upbound.io",
-            kind="Instance",
-            namespace="",
             name=f"db-{n}-rds",
-            category=ResourceCategoryChoices.MANAGED,
             health=HealthChoices.DEGRADED,
             health_reason="broken",
             team=world.web.team,
@@ -87,14 +67,10 @@ def more_runs(world: InventoryWorld) -> None:
 
 def more_capabilities(world: InventoryWorld) -> None:
     for n in range(MORE // 4):
-        ResourceFactory(
+        XrdFactory(
             cluster=world.prod,
-            api_group="apiextensions.crossplane.io",
-            version="v2",
-            kind="CompositeResourceDefinition",
-            namespace="",
             name=f"xwidgets{n}.example.org",
-            category=ResourceCategoryChoices.CROSSPLANE,
+            ready=None,
             spec={"group": "example.org", "names": {"kind": f"XWidget{n}", "plural": f"xwidgets{n}"}, "versions": []},
         )
 
@@ -106,15 +82,7 @@ def more_history(world: InventoryWorld) -> None:
 
 def more_children(world: InventoryWorld) -> None:
     for n in range(MORE):
-        child = ResourceFactory(
-            cluster=world.prod,
-            api_group="rds.aws.upbound.io",
-            kind="Instance",
-            namespace="",
-            name=f"part-{n}",
-            category=ResourceCategoryChoices.MANAGED,
-            team=world.web.team if n % 3 else None,
-        )
+        child = ManagedResourceFactory(cluster=world.prod, name=f"part-{n}", team=world.web.team if n % 3 else None)
         ResourceEdgeFactory(source=world.composite, relation=EdgeRelationChoices.COMPOSES, target=child)
 
 

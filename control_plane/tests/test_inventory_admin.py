@@ -13,10 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from control_plane import services
-from control_plane.choices import ChangeTypeChoices, EdgeRelationChoices, HealthChoices, ResourceCategoryChoices
+from control_plane.choices import ChangeTypeChoices, EdgeRelationChoices, HealthChoices
 from control_plane.models import Resource, ResourceType
 from control_plane.tests.factories import ClusterFactory
 from control_plane.tests.inventory_factories import (
+    CompositeFactory,
+    ManagedResourceFactory,
     ResourceChangeFactory,
     ResourceEdgeFactory,
     ResourceFactory,
@@ -44,26 +46,20 @@ def stack(db) -> dict[str, Resource]:
     """A composite composing a degraded instance and a healthy subnet, rolled up, with two changes recorded."""
     cluster = ClusterFactory(name="prod")
     team = TeamFactory(name="payments")
-    composite = ResourceFactory(
+    composite = CompositeFactory(
         cluster=cluster,
-        api_group="example.org",
-        kind="XDatabase",
-        namespace="",
         name="orders-db-x7k2p",
-        category=ResourceCategoryChoices.COMPOSITE,
         team=team,
         spec={"parameters": {"size": "<small>"}},
         labels={"app": "orders"},
     )
-    managed = {"cluster": cluster, "api_group": "rds.aws.upbound.io", "kind": "Instance", "namespace": ""}
-    instance = ResourceFactory(
+    instance = ManagedResourceFactory(
+        cluster=cluster,
         name="orders-db-x7k2p-rds",
         health=HealthChoices.DEGRADED,
         health_reason="ReconcileError: bad instance class",
-        category=ResourceCategoryChoices.MANAGED,
-        **managed,
     )
-    subnet = ResourceFactory(name="orders-db-x7k2p-subnet", **managed)
+    subnet = ManagedResourceFactory(cluster=cluster, name="orders-db-x7k2p-subnet")
     for child in (instance, subnet):
         ResourceEdgeFactory(source=composite, relation=EdgeRelationChoices.COMPOSES, target=child)
     rollup([composite.pk])

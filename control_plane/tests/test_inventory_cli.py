@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 import yaml
@@ -11,85 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from control_plane.choices import EdgeRelationChoices, HealthChoices, ResourceCategoryChoices
-from control_plane.models import Cluster, Resource
+from control_plane.choices import EdgeRelationChoices
+from control_plane.models import Resource
 from control_plane.selectors import HIDDEN_FAILURE_MESSAGE, resources_for
-from control_plane.tests.factories import ClusterFactory
-from control_plane.tests.inventory_factories import ResourceEdgeFactory, ResourceFactory
-from control_plane.tree import rollup
+from control_plane.tests import test_api_inventory as shared
+from control_plane.tests.inventory_factories import ManagedResourceFactory, ResourceEdgeFactory, add_deployments
 from devplat.tests.support import assert_error, call_devplat
 
-pytestmark = pytest.mark.django_db
-
-
-@dataclass
-class World:
-    prod: Cluster
-    staging: Cluster
-    claim: Resource
-    composite: Resource
-    instance: Resource
-    subnet: Resource
-
-
-@pytest.fixture
-def world(platform_admin, team_with_members) -> World:
-    """Two clusters; the payments team's Deployments and a database stack, and one ConfigMap of the search team."""
-    payments, search = team_with_members["team"], team_with_members["other_team"]
-    prod, staging = ClusterFactory(name="prod"), ClusterFactory(name="staging")
-    deployment = {"api_group": "apps", "kind": "Deployment", "namespace": "payments", "team": payments}
-    ResourceFactory(cluster=prod, name="web", labels={"app": "web", "tier": "frontend"}, **deployment)
-    ResourceFactory(
-        cluster=prod,
-        name="api",
-        labels={"app": "api", "tier": "backend"},
-        health=HealthChoices.DEGRADED,
-        health_reason="ProgressDeadlineExceeded: 0/3 replicas available",
-        **deployment,
-    )
-    ResourceFactory(cluster=staging, name="web", labels={"app": "web"}, **deployment)
-    ResourceFactory(cluster=prod, kind="ConfigMap", namespace="search", name="settings", team=search)
-    crossplane = {"cluster": prod, "api_group": "example.org", "team": payments}
-    claim = ResourceFactory(
-        kind="Database",
-        namespace="payments",
-        name="orders-db",
-        category=ResourceCategoryChoices.CLAIM,
-        health=HealthChoices.PROGRESSING,
-        ready=False,
-        synced=True,
-        spec={"size": "small"},
-        status={"conditions": [{"type": "Ready", "status": "False", "reason": "Creating"}]},
-        **crossplane,
-    )
-    composite = ResourceFactory(
-        kind="XDatabase",
-        namespace="",
-        name="orders-db-x7k2p",
-        category=ResourceCategoryChoices.COMPOSITE,
-        health=HealthChoices.PROGRESSING,
-        ready=False,
-        synced=True,
-        **crossplane,
-    )
-    managed = {"cluster": prod, "api_group": "rds.aws.upbound.io", "kind": "Instance", "namespace": ""}
-    instance = ResourceFactory(
-        name="orders-db-x7k2p-rds",
-        category=ResourceCategoryChoices.MANAGED,
-        health=HealthChoices.DEGRADED,
-        health_reason="ReconcileError: InvalidParameterValue: db.x1 is not a DB instance class",
-        ready=False,
-        synced=False,
-        team=payments,
-        **managed,
-    )
-    subnet = ResourceFactory(name="orders-db-x7k2p-subnet", ready=True, synced=True, **managed)  # no team
-    ResourceEdgeFactory(source=claim, relation=EdgeRelationChoices.CLAIMS, target=composite)
-    for child in (instance, subnet):
-        ResourceEdgeFactory(source=composite, relation=EdgeRelationChoices.COMPOSES, target=child)
-        ResourceEdgeFactory(source=child, relation=EdgeRelationChoices.OWNED_BY, target=composite)
-    rollup([claim.pk, composite.pk])
-    return World(prod, staging, claim, composite, instance, subnet)
+# `--as root-admin` acts as the platform admin, so that user must exist.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("platform_admin")]
+world = shared.world  # `inventory_world`: payments' Deployments and database stack, search's ConfigMap, the XRD
 
 
 def names(ran) -> list[str]:
@@ -130,9 +60,10 @@ def test_a_developer_lists_only_what_their_team_owns(world):
     mine = names(call_devplat("resources", "list", "-o", "json", "--as", "pay-developer"))
     outsider = names(call_devplat("resources", "list", "-o", "json", "--as", "search-dev"))
 
-    assert "prod/ConfigMap/settings" in everything
-    assert "prod/Instance/orders-db-x7k2p-subnet" in everything
-    assert set(mine) == set(everything) - {"prod/ConfigMap/settings", "prod/Instance/orders-db-x7k2p-subnet"}
+    theirs = {"prod/ConfigMap/settings"}
+    nobodys = {"prod/Instance/orders-db-x7k2p-subnet", "prod/CompositeResourceDefinition/xdatabases.example.org"}
+    assert theirs | nobodys <= set(everything)
+    assert set(mine) == set(everything) - theirs - nobodys
     assert outsider == ["prod/ConfigMap/settings"]
 
 
@@ -158,7 +89,7 @@ def test_json_rows_carry_what_scripts_need(world):
     ran = call_devplat("resources", "list", "--kind", "Database", "-o", "json", "--as", "pay-viewer")
 
     [row] = json.loads(ran.out)
-    assert row["apiVersion"] == "example.org/v1"
+    assert row["apiVersion"] == "example.org/v1alpha1"
     assert (row["namespace"], row["health"], row["treeHealth"], row["team"]) == (
         "payments",
         "progressing",
@@ -177,15 +108,7 @@ def test_listing_takes_the_same_queries_for_three_rows_or_thirty(world):
         return len(queries)
 
     before = count()
-    for index in range(27):
-        ResourceFactory(
-            cluster=world.prod,
-            api_group="apps",
-            kind="Deployment",
-            namespace="payments",
-            name=f"w-{index}",
-            team=world.claim.team,
-        )
+    add_deployments(world, 27)
 
     assert count() == before
 
@@ -193,7 +116,12 @@ def test_listing_takes_the_same_queries_for_three_rows_or_thirty(world):
 def test_an_unknown_kind_is_an_error_listing_the_known_ones(world):
     ran = call_devplat("resources", "list", "--kind", "Deploymnet", "--as", "pay-developer")
 
-    assert_error(ran, 1, "kind: No synced kind 'Deploymnet'", "Known kinds: ConfigMap, Database, Deployment, Instance")
+    assert_error(
+        ran,
+        1,
+        "kind: No synced kind 'Deploymnet'",
+        "Known kinds: CompositeResourceDefinition, ConfigMap, Database, Deployment, Instance, XDatabase",
+    )
 
 
 @pytest.mark.parametrize(
@@ -222,10 +150,10 @@ def test_get_shows_the_stored_object_with_what_devplat_derived(world):
 
     assert ran.code == 0, ran.err
     document = yaml.safe_load(ran.out)
-    assert (document["apiVersion"], document["kind"]) == ("example.org/v1", "Database")
+    assert (document["apiVersion"], document["kind"]) == ("example.org/v1alpha1", "Database")
     assert document["metadata"]["name"] == "orders-db"
     assert document["metadata"]["namespace"] == "payments"
-    assert document["spec"] == {"size": "small"}
+    assert document["spec"] == {"parameters": {"size": "small"}}
     assert document["status"]["conditions"][0]["reason"] == "Creating"
     derived = document["devplat"]
     assert (derived["cluster"], derived["team"], derived["health"], derived["treeHealth"]) == (
@@ -334,14 +262,7 @@ def test_tree_takes_the_same_queries_for_a_small_or_a_large_tree(world):
 
     before = count()
     for index in range(20):
-        child = ResourceFactory(
-            cluster=world.prod,
-            api_group="rds.aws.upbound.io",
-            kind="Instance",
-            namespace="",
-            name=f"extra-{index}",
-            team=world.claim.team,
-        )
+        child = ManagedResourceFactory(cluster=world.prod, name=f"extra-{index}", team=world.claim.team)
         ResourceEdgeFactory(source=world.composite, relation=EdgeRelationChoices.COMPOSES, target=child)
 
     assert count() == before

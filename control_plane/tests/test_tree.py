@@ -8,10 +8,17 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
-from control_plane.choices import EdgeRelationChoices, HealthChoices, ResourceCategoryChoices
+from control_plane.choices import EdgeRelationChoices, HealthChoices
 from control_plane.models import Resource
 from control_plane.tests.factories import ClusterFactory
-from control_plane.tests.inventory_factories import ResourceEdgeFactory, ResourceFactory
+from control_plane.tests.inventory_factories import (
+    ClaimFactory,
+    CompositeFactory,
+    ManagedResourceFactory,
+    ResourceEdgeFactory,
+    ResourceFactory,
+    compose,
+)
 from control_plane.tree import TreeNode, ancestors, resource_tree, rollup
 from identity.tests.factories import TeamFactory
 
@@ -23,45 +30,15 @@ PROGRESSING, UNKNOWN = HealthChoices.PROGRESSING, HealthChoices.UNKNOWN
 
 
 def claim(cluster, name="db", **fields) -> Resource:
-    return ResourceFactory(
-        cluster=cluster,
-        api_group="example.org",
-        kind="Database",
-        namespace="team-a",
-        name=name,
-        category=ResourceCategoryChoices.CLAIM,
-        **fields,
-    )
+    return ClaimFactory(cluster=cluster, namespace="team-a", name=name, **fields)
 
 
 def composite(cluster, name="db-x7k2p", **fields) -> Resource:
-    return ResourceFactory(
-        cluster=cluster,
-        api_group="example.org",
-        kind="XDatabase",
-        namespace="",
-        name=name,
-        category=ResourceCategoryChoices.COMPOSITE,
-        **fields,
-    )
+    return CompositeFactory(cluster=cluster, name=name, **fields)
 
 
 def managed(cluster, name, **fields) -> Resource:
-    return ResourceFactory(
-        cluster=cluster,
-        api_group="rds.aws.upbound.io",
-        kind="Instance",
-        namespace="",
-        name=name,
-        category=ResourceCategoryChoices.MANAGED,
-        **fields,
-    )
-
-
-def compose(parent: Resource, child: Resource) -> None:
-    """As Crossplane records it: the composite lists the child in resourceRefs, and the child is owned by it."""
-    ResourceEdgeFactory(source=parent, relation=COMPOSES, target=child)
-    ResourceEdgeFactory(source=child, relation=OWNED_BY, target=parent)
+    return ManagedResourceFactory(cluster=cluster, name=name, **fields)
 
 
 @dataclass

@@ -17,14 +17,19 @@ from typing import Any
 from django.db import models
 from drf_spectacular.generators import EndpointEnumerator
 
-from control_plane.choices import ChangeTypeChoices, EdgeRelationChoices, HealthChoices, ResourceCategoryChoices
-from control_plane.models import Cluster, Resource
+from control_plane.choices import ChangeTypeChoices, EdgeRelationChoices, HealthChoices
+from control_plane.models import Cluster
 from control_plane.tests.factories import ClusterFactory
 from control_plane.tests.inventory_factories import (
+    ClaimFactory,
+    CompositeFactory,
+    ManagedResourceFactory,
     ResourceChangeFactory,
     ResourceEdgeFactory,
     ResourceFactory,
     SyncRunFactory,
+    XrdFactory,
+    compose,
 )
 from control_plane.tree import rollup
 from identity import services
@@ -114,7 +119,7 @@ def build_world() -> World:
             )
         ],
     }
-    _xrd(cluster)
+    XrdFactory(cluster=cluster, name=XRD_NAME)  # no team's, yet the catalog every signed-in user reads
     for owner in ("a", "b", "unowned"):
         resource = world.owned[owner][0]
         change = ResourceChangeFactory(resource=resource, change_type=ChangeTypeChoices.ADDED)
@@ -137,36 +142,14 @@ def _stack(cluster: Cluster, team: Team) -> list[models.Model]:
         labels={"app": "web", "owner": mark},
         team=team,
     )
-    crossplane = {"cluster": cluster, "api_group": "example.org", "team": team}
-    claim = ResourceFactory(
-        kind="Database",
-        namespace=team.name,
-        name=f"db-{mark}",
-        category=ResourceCategoryChoices.CLAIM,
-        health=HealthChoices.PROGRESSING,
-        ready=False,
-        synced=True,
-        spec={"size": "small"},
-        **crossplane,
-    )
-    composite = ResourceFactory(
-        kind="XDatabase",
-        namespace="",
-        name=f"db-{mark}-x7k2p",
-        category=ResourceCategoryChoices.COMPOSITE,
-        health=HealthChoices.PROGRESSING,
-        ready=False,
-        synced=True,
-        **crossplane,
-    )
-    managed = {"cluster": cluster, "api_group": "ec2.aws.upbound.io", "namespace": ""}
-    instance = ResourceFactory(
-        kind="Instance", name=f"db-{mark}-rds", category=ResourceCategoryChoices.MANAGED, team=team, **managed
-    )
-    subnet = ResourceFactory(
+    stack = {"cluster": cluster, "team": team, "health": HealthChoices.PROGRESSING, "ready": False, "synced": True}
+    claim = ClaimFactory(namespace=team.name, name=f"db-{mark}", spec={"size": "small"}, **stack)
+    composite = CompositeFactory(name=f"db-{mark}-x7k2p", **stack)
+    managed = {"cluster": cluster, "api_group": "ec2.aws.upbound.io"}
+    instance = ManagedResourceFactory(name=f"db-{mark}-rds", team=team, **managed)
+    subnet = ManagedResourceFactory(
         kind="Subnet",
         name=f"net-{hidden}",
-        category=ResourceCategoryChoices.MANAGED,
         health=HealthChoices.DEGRADED,
         health_reason=f"ReconcileError: subnet net-{hidden} overlaps 10.0.0.0/16",
         ready=False,
@@ -175,42 +158,9 @@ def _stack(cluster: Cluster, team: Team) -> list[models.Model]:
         **managed,
     )
     ResourceEdgeFactory(source=claim, relation=EdgeRelationChoices.CLAIMS, target=composite)
-    for child in (instance, subnet):
-        ResourceEdgeFactory(source=composite, relation=EdgeRelationChoices.COMPOSES, target=child)
-        ResourceEdgeFactory(source=child, relation=EdgeRelationChoices.OWNED_BY, target=composite)
+    compose(composite, instance, subnet)
     rollup([claim.pk, composite.pk])
     return [web, claim, composite, instance]
-
-
-def _xrd(cluster: Cluster) -> Resource:
-    """The XRD behind the database claims: a cluster-scoped row no team owns, yet the catalog everyone reads."""
-    return ResourceFactory(
-        cluster=cluster,
-        api_group="apiextensions.crossplane.io",
-        kind="CompositeResourceDefinition",
-        namespace="",
-        name=XRD_NAME,
-        category=ResourceCategoryChoices.CROSSPLANE,
-        ready=True,
-        spec={
-            "group": "example.org",
-            "names": {"kind": "XDatabase", "plural": "xdatabases"},
-            "claimNames": {"kind": "Database", "plural": "databases"},
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "referenceable": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {"spec": {"type": "object", "properties": {"size": {"type": "string"}}}},
-                        }
-                    },
-                }
-            ],
-        },
-    )
 
 
 @dataclass(frozen=True)

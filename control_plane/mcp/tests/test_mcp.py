@@ -24,12 +24,16 @@ from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver.exceptions import ToolError
 
-from control_plane.choices import ChangeTypeChoices, EdgeRelationChoices, HealthChoices, ResourceCategoryChoices
+from control_plane.choices import ChangeTypeChoices, EdgeRelationChoices, HealthChoices
 from control_plane.mcp import audit, tools
-from control_plane.models import Cluster, Resource
-from control_plane.tests.factories import ClusterFactory
-from control_plane.tests.inventory_factories import ResourceChangeFactory, ResourceEdgeFactory, ResourceFactory
-from control_plane.tree import rollup
+from control_plane.tests.inventory_factories import (
+    XRD_SCHEMA,
+    InventoryWorld,
+    ResourceChangeFactory,
+    ResourceEdgeFactory,
+    ResourceFactory,
+    inventory_world,
+)
 from devplat.core.actor import Face, actor_for
 from devplat.core.api.throttling import TokenRateThrottle
 from governance.models import AuditEvent
@@ -37,7 +41,6 @@ from identity.tests.factories import ApiTokenFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SIZE = {"type": "string"}
 TOOL_NAMES = {
     "search_resources",
     "get_resource",
@@ -103,112 +106,32 @@ def call(url: str, token: str, tool: str, **arguments: Any) -> Answer:
 
 
 @dataclass
-class World:
-    prod: Cluster
-    api: Resource
-    claim: Resource
-    composite: Resource
-    instance: Resource
-    subnet: Resource
-    settings_map: Resource
+class World(InventoryWorld):
+    """The shared inventory story plus a token per caller (`tokens[who]`)."""
+
     tokens: dict[str, Any]
 
 
 @pytest.fixture
 def world(platform_admin, team_with_members) -> World:
-    """The payments team's Deployments and database stack (claim -> composite -> RDS instance and an unowned
-    subnet), the search team's ConfigMap, an XRD, change-feed entries for both teams, and a token per caller."""
-    payments, search = team_with_members["team"], team_with_members["other_team"]
-    prod = ClusterFactory(name="prod")
-    deployment = {"cluster": prod, "api_group": "apps", "kind": "Deployment", "namespace": "payments", "team": payments}
-    ResourceFactory(name="web", labels={"app": "web"}, **deployment)
-    api = ResourceFactory(
-        name="api",
-        labels={"app": "api"},
-        health=HealthChoices.DEGRADED,
-        health_reason="ProgressDeadlineExceeded: 0/3 replicas available",
-        ready=False,
-        spec={"replicas": 3},
-        **deployment,
-    )
-    settings_map = ResourceFactory(cluster=prod, kind="ConfigMap", namespace="search", name="settings", team=search)
-    crossplane = {"cluster": prod, "api_group": "example.org", "team": payments}
-    claim = ResourceFactory(
-        kind="Database",
-        namespace="payments",
-        name="orders-db",
-        category=ResourceCategoryChoices.CLAIM,
-        health=HealthChoices.PROGRESSING,
-        health_reason="Creating",
-        ready=False,
-        conditions=[{"type": "Ready", "status": "False", "reason": "Creating", "message": "waiting for the composite"}],
-        **crossplane,
-    )
-    composite = ResourceFactory(
-        kind="XDatabase",
-        namespace="",
-        name="orders-db-x7k2p",
-        category=ResourceCategoryChoices.COMPOSITE,
-        health=HealthChoices.PROGRESSING,
-        ready=False,
-        **crossplane,
-    )
-    managed = {"cluster": prod, "api_group": "rds.aws.upbound.io", "kind": "Instance", "namespace": ""}
-    instance = ResourceFactory(
-        name="orders-db-x7k2p-rds",
-        category=ResourceCategoryChoices.MANAGED,
-        health=HealthChoices.DEGRADED,
-        health_reason="ReconcileError: InvalidParameterValue: db.x1 is not a DB instance class",
-        conditions=[{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "db.x1 is invalid"}],
-        ready=False,
-        synced=False,
-        team=payments,
-        **managed,
-    )
-    subnet = ResourceFactory(name="orders-db-x7k2p-subnet", ready=True, synced=True, **managed)  # no team
-    ResourceEdgeFactory(source=claim, relation=EdgeRelationChoices.CLAIMS, target=composite)
-    for child in (instance, subnet):
-        ResourceEdgeFactory(source=composite, relation=EdgeRelationChoices.COMPOSES, target=child)
-        ResourceEdgeFactory(source=child, relation=EdgeRelationChoices.OWNED_BY, target=composite)
-    rollup([claim.pk, composite.pk])
-    ResourceFactory(
-        cluster=prod,
-        api_group="apiextensions.crossplane.io",
-        kind="CompositeResourceDefinition",
-        namespace="",
-        name="xdatabases.example.org",
-        category=ResourceCategoryChoices.CROSSPLANE,
-        spec={
-            "group": "example.org",
-            "names": {"kind": "XDatabase", "plural": "xdatabases"},
-            "claimNames": {"kind": "Database", "plural": "databases"},
-            "scope": "Namespaced",
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "referenceable": True,
-                    "schema": {"openAPIV3Schema": {"properties": {"spec": {"properties": {"size": SIZE}}}}},
-                }
-            ],
-        },
-    )
+    """`inventory_world` (payments' Deployments and database stack with an unowned subnet, the search team's
+    ConfigMap, the XRD), change-feed entries for both teams, and a token per caller."""
+    inventory = inventory_world(payments=team_with_members["team"], search=team_with_members["other_team"])
     ResourceChangeFactory(
-        resource=instance,
+        resource=inventory.instance,
         condition_transitions=[
             {"type": "Synced", "from": "True", "to": "False", "reason": "ReconcileError", "message": "db.x1 is invalid"}
         ],
     )
-    ResourceChangeFactory(resource=settings_map, change_type=ChangeTypeChoices.ADDED, changed_paths=["data"])
-    ResourceChangeFactory(resource=api, changed_paths=["spec", "status"])
-    loner = UserFactory(username="loner")
+    ResourceChangeFactory(resource=inventory.settings, change_type=ChangeTypeChoices.ADDED, changed_paths=["data"])
+    ResourceChangeFactory(resource=inventory.api, changed_paths=["spec", "status"])
     tokens = {
         "developer": ApiTokenFactory(owner=team_with_members["developer"]),
         "outsider": ApiTokenFactory(owner=team_with_members["outsider"]),
-        "loner": ApiTokenFactory(owner=loner),
+        "loner": ApiTokenFactory(owner=UserFactory(username="loner")),
         "admin": ApiTokenFactory(owner=platform_admin),
     }
-    return World(prod, api, claim, composite, instance, subnet, settings_map, tokens)
+    return World(**vars(inventory), tokens=tokens)
 
 
 def token(world: World, who: str) -> str:
@@ -333,14 +256,14 @@ def test_get_resource_by_id_or_by_kind_and_name(world, mcp_url):
     assert by_id["name"] == "api" and by_id["kind"] == "Deployment" and by_id["api_version"] == "apps/v1"
     assert by_id["uid"] == world.api.uid
     assert by_id["spec"] == {"replicas": 3}
-    assert by_id["labels"] == {"app": "api"}
+    assert by_id["labels"] == {"app": "api", "tier": "backend"}
 
     by_name = call(
         mcp_url, token(world, "developer"), "get_resource", kind="instances", name="orders-db-x7k2p-rds"
     ).data
     assert by_name["id"] == world.instance.pk
     assert by_name["conditions"] == [
-        {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "db.x1 is invalid"}
+        {"type": "Synced", "status": "False", "reason": "ReconcileError", "message": "InvalidParameterValue"}
     ]
 
 
@@ -402,8 +325,7 @@ def test_explain_health_names_the_deepest_failure_its_conditions_and_recent_chan
 
 
 def test_explain_health_of_a_healthy_resource_says_so(world, mcp_url):
-    web = Resource.objects.get(name="web")
-    answer = call(mcp_url, token(world, "developer"), "explain_health", id=web.pk).data
+    answer = call(mcp_url, token(world, "developer"), "explain_health", id=world.web.pk).data
     assert answer["verdict"] == "Deployment web is healthy."
     assert "failing" not in answer
 
@@ -480,7 +402,7 @@ def test_list_capabilities_lists_xrds_and_describes_one_with_its_schema(world, m
     listed = call(mcp_url, token(world, "developer"), "list_capabilities").data
     (capability,) = listed["capabilities"]
     assert capability["name"] == "xdatabases.example.org"
-    assert capability["claim_kind"] == "Database" and capability["scope"] == "Namespaced"
+    assert capability["claim_kind"] == "Database" and capability["scope"] == "Cluster"
     assert "schema" not in capability
     assert {(i["team"], i["kind"], i["count"]) for i in capability["instances"]} == {
         ("payments", "XDatabase", 1),
@@ -488,7 +410,7 @@ def test_list_capabilities_lists_xrds_and_describes_one_with_its_schema(world, m
     }
 
     one = call(mcp_url, token(world, "developer"), "list_capabilities", name="xdatabases.example.org").data
-    assert one["schema"]["properties"]["spec"]["properties"]["size"] == SIZE
+    assert one["schema"] == XRD_SCHEMA
 
     unknown = call(mcp_url, token(world, "developer"), "list_capabilities", name="xnothing.example.org")
     assert unknown.is_error and "No capability named 'xnothing.example.org'" in unknown.text
@@ -617,7 +539,7 @@ def test_every_tool_call_is_audited_under_its_token(world, mcp_url):
 
     async def use(client: ClientSession) -> None:
         await client.call_tool("search_resources", {"health": "degraded"})
-        await client.call_tool("get_resource", {"id": world.settings_map.pk})  # another team's: not found
+        await client.call_tool("get_resource", {"id": world.settings.pk})  # another team's: not found
         await client.call_tool("search_resources", {"limit": 0})  # refused by the input schema: no tool ran
         await client.call_tool("drop_tables", {})  # no such tool
         await client.list_tools()  # not a tool call
