@@ -4,12 +4,15 @@ Equality becomes jsonb containment (`labels @> {"app": "web"}`), which the `json
 `Resource.labels` answers; `!=` and `notin` are its negation and, as in Kubernetes, also match objects without the
 key. Key existence (`key`, `!key`) uses `?`, which that index cannot answer: it filters what the other conditions
 found. Requirements are ANDed. `>` and `<` (Gt/Lt) are refused: devplat has no use for numeric label ranges.
+
+`parse_label_selector` also gives the part of a selector that index answers on its own (its `=`, `==` and `in`
+requirements), so a caller can ask the index first (see control_plane.selectors).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import Q
 
@@ -63,36 +66,40 @@ class _Parser:
             raise self.fail(f"expected {what}, found {found}")
         return token.text
 
-    def selector_q(self) -> Q:
-        query = Q()
+    def parse(self) -> LabelSelector:
+        parsed = LabelSelector()
         while True:
-            query &= self.requirement()
+            query, indexed = self.requirement()
+            parsed.q &= query
+            if indexed:
+                parsed.indexed = query if parsed.indexed is None else parsed.indexed & query
             token = self.take()
             if token is None:
-                return query
+                return parsed
             if token.text != ",":
                 raise self.fail(f"expected ',' between requirements, found {token.text!r} at {token.at}")
 
-    def requirement(self) -> Q:
+    def requirement(self) -> tuple[Q, bool]:
+        """One requirement's Q, and whether the labels index answers it alone (containment, not its negation)."""
         token = self.peek()
         if token is not None and token.text == "!":
             self.take()
-            return ~Q(labels__has_key=self.key())
+            return ~Q(labels__has_key=self.key()), False
         key = self.key()
         token = self.peek()
         if token is None or token.text == ",":
-            return Q(labels__has_key=key)
+            return Q(labels__has_key=key), False
         self.take()
         if token.text in ("=", "=="):
-            return _equals(key, self.value(after=f"{key}{token.text}"))
+            return _equals(key, self.value(after=f"{key}{token.text}")), True
         if token.text == "!=":
-            return ~_equals(key, self.value(after=f"{key}!="))
+            return ~_equals(key, self.value(after=f"{key}!=")), False
         if token.text in ("in", "notin"):
             values = self.values(f"{key} {token.text}")
             query = Q()
             for value in values:
                 query |= _equals(key, value)
-            return query if token.text == "in" else ~query
+            return (query, True) if token.text == "in" else (~query, False)
         if token.text in ("<", ">"):
             raise self.fail(f"{token.text!r} (numeric comparison) is not supported; list the values with 'in (...)'")
         raise self.fail(f"expected an operator (=, ==, !=, in, notin) after {key!r}, found {token.text!r}")
@@ -163,11 +170,29 @@ def _value_problem(value: str) -> str:
     return ""
 
 
+@dataclass
+class LabelSelector:
+    """A parsed selector: `q` selects the resources whose labels match it; `indexed` (None when there is none) is
+    the conjunction of its containment requirements, which the labels GIN index answers alone: every match of `q`
+    matches `indexed`."""
+
+    q: Q = field(default_factory=Q)
+    indexed: Q | None = None
+
+
+def parse_label_selector(selector: str | None) -> LabelSelector:
+    """`selector` parsed; an empty one selects everything.
+
+    Raises ValueError saying what is wrong, and how to write it, for a selector Kubernetes would refuse.
+    """
+    if selector is None or not selector.strip():
+        return LabelSelector()
+    return _Parser(selector).parse()
+
+
 def label_selector_q(selector: str | None) -> Q:
     """The Q selecting resources whose labels match `selector`; an empty Q (everything) for an empty selector.
 
     Raises ValueError saying what is wrong, and how to write it, for a selector Kubernetes would refuse.
     """
-    if selector is None or not selector.strip():
-        return Q()
-    return _Parser(selector).selector_q()
+    return parse_label_selector(selector).q

@@ -23,16 +23,18 @@ class SyncRunQuerySet(ClusterQuerySet):
 
 
 class TeamOwnedQuerySet(RestrictedQuerySet):
-    """Inventory rows are seen through their team (namespace ownership, or the `devplat.io/team` label): one
-    indexed join, no per-row guardian lookup. Rows no team owns are for platform admins only. Nobody but the sync
-    writes them."""
+    """Inventory rows are seen through their team (namespace ownership, or the `devplat.io/team` label): the teams
+    `Team.objects.restrict(user, "view")` gives, read first and filtered as values (`team_id IN (3, 7)`), so the
+    planner weighs the rows of those teams, not of an unknown subquery. Rows no team owns are for platform admins
+    only. Nobody but the sync writes them."""
 
     def restrict_for(self, user: Any, action: str) -> Self:
         from identity.models import Team
 
         if action != "view":
             return self.none()
-        return self.filter(team__in=Team.objects.restrict(user, "view").values("id"))
+        teams = Team.objects.granted_pks(user, "view")  # what TeamQuerySet.restrict_for(user, "view") filters on
+        return self.filter(team__isnull=False) if teams is None else self.filter(team_id__in=teams)
 
 
 class ResourceQuerySet(TeamOwnedQuerySet):

@@ -168,7 +168,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "devplat.core.api.pagination.IdCursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["devplat.core.api.filters.FilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "devplat.core.api.schema.AutoSchema",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["devplat.core.api.renderers.ORJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["devplat.core.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["devplat.core.api.throttling.TokenRateThrottle"],
     # Per token, by the token's scope: read-only agents poll most; a leaked admin token can do least harm per minute.
