@@ -88,8 +88,8 @@ def more_children(world: InventoryWorld) -> None:
 
 # (name, url or a function of the world giving it, query parameters, how to add rows, the most queries it may cost).
 # A member's budget: the token, 1 for the user's grants (restrict), 1 for a label selector's index probe, one per
-# name a filter resolves (cluster, kind, team), then the endpoint's own: the page (types, runs); the page and which of its rows' failures
-# are hidden, when a row has one (resources); the newest id and the page
+# name a filter resolves (cluster, kind, team), then the endpoint's own: the page (types, runs); the page and which
+# of its rows' failures are hidden, when a row has one (resources); the newest id and the page
 # (changes); the counts, the names of their clusters and teams, the failing trees and which of their failures
 # are visible (health); the XRDs and one count
 # (capabilities); the resource and its entries (history); the resource, the tree walk and its members (tree).
