@@ -71,6 +71,37 @@ class ResourceSummaryListSerializer(serializers.ListSerializer):
         ]
 
 
+# A list row by default, and what `fields=` may add.
+SUMMARY_FIELDS = (
+    "id",
+    "cluster",
+    "api_version",
+    "kind",
+    "namespace",
+    "name",
+    "team",
+    "health",
+    "health_reason",
+    "ready",
+    "synced",
+    "tree_health",
+    "failing_message",
+    "resource_version",
+    "last_seen_at",
+)
+EXTRA_SUMMARY_FIELDS = (
+    "uid",
+    "api_group",
+    "labels",
+    "conditions",
+    "generation",
+    "observed_generation",
+    "created_at",
+    "first_seen_at",
+    "deleting_since",
+)
+
+
 class ResourceSummarySerializer(ReadOnlyModelSerializer):
     """A resource in a list: identity, place, owner and health, never spec or status. A row has the default
     summary fields unless the request's `fields` parameter names others."""
@@ -89,34 +120,8 @@ class ResourceSummarySerializer(ReadOnlyModelSerializer):
     labels = _labels()
     conditions = serializers.ListField(child=serializers.DictField(), read_only=True)
 
-    FIELDS: ClassVar[tuple[str, ...]] = (
-        "id",
-        "cluster",
-        "api_version",
-        "kind",
-        "namespace",
-        "name",
-        "team",
-        "health",
-        "health_reason",
-        "ready",
-        "synced",
-        "tree_health",
-        "failing_message",
-        "resource_version",
-        "last_seen_at",
-    )
-    EXTRA_FIELDS: ClassVar[tuple[str, ...]] = (
-        "uid",
-        "api_group",
-        "labels",
-        "conditions",
-        "generation",
-        "observed_generation",
-        "created_at",
-        "first_seen_at",
-        "deleting_since",
-    )
+    FIELDS: ClassVar[tuple[str, ...]] = SUMMARY_FIELDS
+    EXTRA_FIELDS: ClassVar[tuple[str, ...]] = EXTRA_SUMMARY_FIELDS
     # The column each field reads where it is not the field's own name: a page loads nothing it does not show.
     COLUMNS: ClassVar[dict[str, str]] = {
         "cluster": "cluster__name",
@@ -127,32 +132,7 @@ class ResourceSummarySerializer(ReadOnlyModelSerializer):
     class Meta:
         model = Resource
         list_serializer_class = ResourceSummaryListSerializer
-        fields = [
-            "id",
-            "cluster",
-            "api_version",
-            "kind",
-            "namespace",
-            "name",
-            "team",
-            "health",
-            "health_reason",
-            "ready",
-            "synced",
-            "tree_health",
-            "failing_message",
-            "resource_version",
-            "last_seen_at",
-            "uid",
-            "api_group",
-            "labels",
-            "conditions",
-            "generation",
-            "observed_generation",
-            "created_at",
-            "first_seen_at",
-            "deleting_since",
-        ]
+        fields = [*SUMMARY_FIELDS, *EXTRA_SUMMARY_FIELDS]
         extra_kwargs: ClassVar[dict[str, dict[str, Any]]] = {
             "failing_message": {"help_text": "The condition message of the deepest failing resource in its tree."},
             "last_seen_at": {"help_text": "When the sync last wrote this row (it changed, or was first seen)."},

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -174,6 +174,37 @@ CHANGE = {
 
 def _example(name: str, value: Any, summary: str = "") -> OpenApiExample:
     return OpenApiExample(name, value=value, summary=summary or None, response_only=True)
+
+
+def _list_and_retrieve_schema(
+    name: str,
+    serializer: type[serializers.Serializer],
+    example: tuple[str, dict[str, Any]],
+    *,
+    listing: tuple[str, str],
+    one: tuple[str, str],
+    parameters: list[OpenApiParameter],
+) -> Any:
+    """The schema of a read-only viewset over one model: `listing` and `one` are (summary, description) of its
+    list and retrieve operations (`<name>_list`, `<name>_retrieve`), both shown with the same example row."""
+    example_name, row = example
+    return extend_schema_view(
+        list=extend_schema(
+            operation_id=f"{name}_list",
+            summary=listing[0],
+            description=listing[1],
+            parameters=parameters,
+            responses={200: serializer(many=True), **errors(400)},
+            examples=[_example(example_name, {"next": None, "previous": None, "results": [row]})],
+        ),
+        retrieve=extend_schema(
+            operation_id=f"{name}_retrieve",
+            summary=one[0],
+            description=one[1],
+            responses={200: serializer, **errors(404)},
+            examples=[_example(example_name, row)],
+        ),
+    )
 
 
 # --- resources -------------------------------------------------------------------------------------------------------
@@ -575,31 +606,23 @@ RESOURCE_TYPE_EXAMPLE = {
 }
 
 
-@extend_schema_view(
-    list=extend_schema(
-        operation_id="resource_types_list",
-        summary="List synced resource types",
-        description=(
-            "The types the sync watches in each cluster, with the state of their sync: whether a cursor exists "
-            "and how old it is, the last batch's lag, how many objects are stored, and the last error. Visible to "
-            "every signed-in user."
-        ),
-        parameters=[
-            CLUSTER,
-            _param("group", "API group; `core` for the core group.", "apps"),
-            KIND,
-            _param("category", "Only this category.", "managed", enum=ResourceCategoryChoices.values),
-        ],
-        responses={200: ResourceTypeSerializer(many=True), **errors(400)},
-        examples=[_example("deployments", {"next": None, "previous": None, "results": [RESOURCE_TYPE_EXAMPLE]})],
+@_list_and_retrieve_schema(
+    "resource_types",
+    ResourceTypeSerializer,
+    ("deployments", RESOURCE_TYPE_EXAMPLE),
+    listing=(
+        "List synced resource types",
+        "The types the sync watches in each cluster, with the state of their sync: whether a cursor exists and how "
+        "old it is, the last batch's lag, how many objects are stored, and the last error. Visible to every "
+        "signed-in user.",
     ),
-    retrieve=extend_schema(
-        operation_id="resource_types_retrieve",
-        summary="Get a resource type",
-        description="One synced type by id, with its sync state.",
-        responses={200: ResourceTypeSerializer, **errors(404)},
-        examples=[_example("deployments", RESOURCE_TYPE_EXAMPLE)],
-    ),
+    one=("Get a resource type", "One synced type by id, with its sync state."),
+    parameters=[
+        CLUSTER,
+        _param("group", "API group; `core` for the core group.", "apps"),
+        KIND,
+        _param("category", "Only this category.", "managed", enum=ResourceCategoryChoices.values),
+    ],
 )
 class ResourceTypeViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = ResourceType.objects.all()
@@ -643,29 +666,24 @@ SYNC_RUN_EXAMPLE = {
 }
 
 
-@extend_schema_view(
-    list=extend_schema(
-        operation_id="sync_runs_list",
-        summary="List sync runs",
-        description=(
-            "The sync ledger, newest first: what each list, relist, resync or watch window of a type did (counts, "
-            "duration, the error that ended it). Visible to every signed-in user."
-        ),
-        parameters=[
-            CLUSTER,
-            _param("type", "Only runs of this type: kind, plural or plural.group (deployments.apps).", "deployments"),
-            _param("mode", "Only runs of this mode.", "watch", enum=SyncModeChoices.values),
-        ],
-        responses={200: SyncRunSerializer(many=True), **errors(400)},
-        examples=[_example("a watch window", {"next": None, "previous": None, "results": [SYNC_RUN_EXAMPLE]})],
+@_list_and_retrieve_schema(
+    "sync_runs",
+    SyncRunSerializer,
+    ("a watch window", SYNC_RUN_EXAMPLE),
+    listing=(
+        "List sync runs",
+        "The sync ledger, newest first: what each list, relist, resync or watch window of a type did (counts, "
+        "duration, the error that ended it). Visible to every signed-in user.",
     ),
-    retrieve=extend_schema(
-        operation_id="sync_runs_retrieve",
-        summary="Get a sync run",
-        description="One sync run by id: what that list or watch window did, how long it took, and its error.",
-        responses={200: SyncRunSerializer, **errors(404)},
-        examples=[_example("a watch window", SYNC_RUN_EXAMPLE)],
+    one=(
+        "Get a sync run",
+        "One sync run by id: what that list or watch window did, how long it took, and its error.",
     ),
+    parameters=[
+        CLUSTER,
+        _param("type", "Only runs of this type: kind, plural or plural.group (deployments.apps).", "deployments"),
+        _param("mode", "Only runs of this mode.", "watch", enum=SyncModeChoices.values),
+    ],
 )
 class SyncRunViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     queryset = SyncRun.objects.all()
