@@ -1,10 +1,10 @@
-"""Writing and checking the audit log."""
+"""Writing and checking the audit log; writing admission policies (audited like every change)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,8 @@ from django.db.models import Model
 from django.utils import timezone
 
 from devplat.core.actor import current_actor
-from governance.models import AuditEvent
+from governance.choices import PolicyModeChoices
+from governance.models import AuditEvent, Policy
 from governance.redaction import redact
 
 GENESIS_HASH = "0" * 64
@@ -116,3 +117,100 @@ def audit_verify() -> ChainBreak | None:
 def _in_order() -> Iterator[AuditEvent]:
     with transaction.atomic():
         yield from AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+
+
+def policy_snapshot(policy: Policy) -> dict[str, Any]:
+    return {
+        "name": policy.name,
+        "description": policy.description,
+        "expression": policy.expression,
+        "message": policy.message,
+        "mode": policy.mode,
+        "capabilities": list(policy.capabilities),
+        "kinds": list(policy.kinds),
+        "teams": list(policy.teams),
+        "environments": list(policy.environments),
+        "enabled": policy.enabled,
+    }
+
+
+@transaction.atomic
+def policy_create(
+    *,
+    name: str,
+    expression: str,
+    message: str,
+    description: str = "",
+    mode: str = PolicyModeChoices.ENFORCE,
+    capabilities: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    teams: Sequence[str] = (),
+    environments: Sequence[str] = (),
+    enabled: bool = True,
+) -> Policy:
+    """Create a policy; its expression must compile (ValidationError on the field otherwise)."""
+    policy = Policy(
+        name=name,
+        description=description,
+        expression=expression,
+        message=message,
+        mode=mode,
+        capabilities=list(capabilities),
+        kinds=list(kinds),
+        teams=list(teams),
+        environments=list(environments),
+        enabled=enabled,
+    )
+    policy.full_clean()
+    policy.save()
+    audit_record(action="policy.create", target=policy, after=policy_snapshot(policy))
+    return policy
+
+
+@transaction.atomic
+def policy_update(
+    *,
+    policy: Policy,
+    description: str | None = None,
+    expression: str | None = None,
+    message: str | None = None,
+    mode: str | None = None,
+    capabilities: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = None,
+    teams: Sequence[str] | None = None,
+    environments: Sequence[str] | None = None,
+    enabled: bool | None = None,
+) -> Policy:
+    """Change the given fields (None leaves one as stored); the name is the policy's identity and never changes.
+
+    The audit's `before` is read from the database, not from `policy`, which a form may already have changed.
+    """
+    stored = Policy.objects.select_for_update().get(pk=policy.pk)
+    before = policy_snapshot(stored)
+    changes = {
+        "description": description,
+        "expression": expression,
+        "message": message,
+        "mode": mode,
+        "capabilities": None if capabilities is None else list(capabilities),
+        "kinds": None if kinds is None else list(kinds),
+        "teams": None if teams is None else list(teams),
+        "environments": None if environments is None else list(environments),
+        "enabled": enabled,
+    }
+    for field, value in changes.items():
+        if value is not None:
+            setattr(stored, field, value)
+    stored.full_clean()
+    after = policy_snapshot(stored)
+    if after != before:
+        stored.save()
+        audit_record(action="policy.update", target=stored, before=before, after=after)
+    return stored
+
+
+@transaction.atomic
+def policy_delete(*, policy: Policy) -> None:
+    stored = Policy.objects.select_for_update().get(pk=policy.pk)
+    audit_record(action="policy.delete", target=stored, before=policy_snapshot(stored))
+    stored.delete()
