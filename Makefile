@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install run test lint fmt typecheck openapi schema migrations-check deploy-check check bench clean
+.PHONY: install run test lint fmt typecheck openapi schema migrations-check deploy-check package-check check bench clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "devplat needs Python 3.11; set PYTHON=/path/to/python3.11")'
@@ -63,7 +63,11 @@ deploy-check: install
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 ## The gate CI runs: the suite, then lint, the OpenAPI check, the migrations check and the deploy check.
-check: test lint schema migrations-check deploy-check
+check: test lint schema migrations-check deploy-check package-check
+
+## The platform package (crossplane/) is valid against the upstream CRD schemas beside the project.
+package-check: install
+	$(BIN)/python manage.py devplat crossplane validate
 
 bench: install
 	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"

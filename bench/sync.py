@@ -55,6 +55,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "devplat.settings_test")
 
 from control_plane.sandbox.apiserver import ApiServer, WriteOptions
 from control_plane.sandbox.crossplane_kinds import PLATFORM_GROUP, crossplane_crds
+from control_plane.sandbox.package import platform_xrds
 from control_plane.sandbox.runner import Sandbox
 
 if TYPE_CHECKING:  # devplat's side is imported once Django is set up, after the sandbox has forked
@@ -262,11 +263,12 @@ def composite(index: int) -> tuple[Obj, Obj]:
 
 
 def cluster_objects(count: int) -> list[Obj]:
-    """`count` objects, 30 % Deployments, 40 % Pods, 15 % composites, 15 % managed; the CRDs they need first."""
+    """`count` objects, 30 % Deployments, 40 % Pods, 15 % composites, 15 % managed; the CRDs and XRDs they need
+    first."""
     deployments = [deployment(i) for i in range(count * 3 // 10)]
     pods = [pod(deployments[i * 3 // 4], i) for i in range(count * 4 // 10)]
     trees = [composite(i) for i in range((count - len(deployments) - len(pods)) // 2)]
-    objects = [*crossplane_crds(), *deployments, *pods]
+    objects = [*crossplane_crds(), *platform_xrds(), *deployments, *pods]
     objects += [xr for xr, _ in trees] + [mr for _, mr in trees]
     return objects
 

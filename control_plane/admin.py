@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from control_plane import (
     inventory_admin,  # noqa: F401 (registers the inventory pages)
+    provisioning_admin,  # noqa: F401 (registers the capability and request pages)
     services,
 )
 from control_plane.inventory_cli import age

@@ -64,3 +64,20 @@ class SyncModeChoices(models.TextChoices):
     WATCH = "watch", "Watch"
     RELIST = "relist", "Relist after 410"
     RESYNC = "resync", "Periodic full relist"
+
+
+class EnvironmentChoices(models.TextChoices):
+    """The stage a capability instance serves; compositions pick their EnvironmentConfig from it."""
+
+    DEV = "dev", "Development"
+    STAGING = "staging", "Staging"
+    PROD = "prod", "Production"
+
+
+class RequestStatusChoices(models.TextChoices):
+    """How far devplat got with a provisioning request; the synced resource's health says how far Crossplane got."""
+
+    WAITING = "waiting", "Waiting for dependencies"
+    APPLIED = "applied", "Applied to the cluster"
+    FAILED = "failed", "Failed"
+    DELETED = "deleted", "Deleted"

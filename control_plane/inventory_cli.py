@@ -142,7 +142,7 @@ def _one(inv: Invocation) -> Resource:
     )
 
 
-def _tree_rows(root: TreeNode, failing_id: int | None) -> list[dict[str, Any]]:
+def tree_rows(root: TreeNode, failing_id: int | None) -> list[dict[str, Any]]:
     """One row per node, the name indented under its parent with box-drawing branches as `crossplane beta trace`."""
     rows = []
 
@@ -260,4 +260,4 @@ class ResourcesNoun(Noun):
             data = _tree_data(view.root, failing_id)
             message = HIDDEN_FAILURE_MESSAGE if view.failure_hidden else root.failing_message
             return Output(data={**data, "treeHealth": view.tree_health, "failingMessage": message})
-        return Output(rows=_tree_rows(view.root, failing_id), columns=TREE_COLUMNS)
+        return Output(rows=tree_rows(view.root, failing_id), columns=TREE_COLUMNS)

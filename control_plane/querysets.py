@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+from control_plane.choices import RequestStatusChoices
 from devplat.core.querysets import RestrictedQuerySet
 
 
@@ -44,3 +45,23 @@ class ResourceQuerySet(TeamOwnedQuerySet):
 
 class ResourceChangeQuerySet(TeamOwnedQuerySet):
     pass
+
+
+class ProvisioningRequestQuerySet(RestrictedQuerySet):
+    """A request is seen by its team's members and written by its developers and admins (the team's service
+    account is a developer); viewers only read. Platform admins do anything (handled by `restrict`)."""
+
+    def restrict_for(self, user: Any, action: str) -> Self:
+        from identity.choices import MembershipRoleChoices
+        from identity.models import Membership, Team
+
+        if action == "view":
+            teams = Team.objects.granted_pks(user, "view")
+            return self.all() if teams is None else self.filter(team_id__in=teams)
+        writers = Membership.objects.filter(
+            user=user, role__in=(MembershipRoleChoices.DEVELOPER, MembershipRoleChoices.ADMIN)
+        ).values("team_id")
+        return self.filter(team_id__in=writers)
+
+    def live(self) -> Self:
+        return self.exclude(status=RequestStatusChoices.DELETED)

@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from control_plane.choices import HealthChoices, ResourceCategoryChoices, SyncModeChoices
 from control_plane.labelselector import parse_label_selector
 from control_plane.models import Cluster, Resource, ResourceChange, ResourceType, SyncRun
+from control_plane.models.provisioning import XRD_GROUP, XRD_KIND
 from control_plane.querysets import ResourceQuerySet
 from control_plane.tree import HEAVY_FIELDS, TreeNode, resource_tree
 from devplat.core.errors import NotFound
@@ -40,8 +41,8 @@ CHANGES_POLL_SECONDS = 0.3
 FAILING_TREES_SHOWN = 50
 # What a root's `failing_message` reads when its deepest failure is a resource the caller may not see.
 HIDDEN_FAILURE_MESSAGE = "The deepest failure is in a resource you may not see; ask a platform admin."
-XRD_GROUP = "apiextensions.crossplane.io"
-XRD_KIND = "CompositeResourceDefinition"
+# On an XRD: the name of the Secret an instance's dependents wait for, with `{name}` for the instance's name.
+CONNECTION_SECRET_ANNOTATION = "devplat.io/connection-secret"  # noqa: S105 (a Secret's name, not a password)
 # The core API group has no name; filters spell it `core`, as the Kubernetes docs do.
 CORE_GROUP_ALIASES = frozenset({"core"})
 # Worst first: the order a tree's health rolls up in (see control_plane.tree).
@@ -721,7 +722,18 @@ def _xrds(user: Any) -> QuerySet[Resource]:
         Resource.objects.live()
         .filter(resource_type__in=types.values("id"), api_group=XRD_GROUP, kind=XRD_KIND)
         .select_related("cluster")
-        .only("id", "name", "api_version", "spec", "conditions", "ready", "health", "last_seen_at", "cluster__name")
+        .only(
+            "id",
+            "name",
+            "api_version",
+            "annotations",
+            "spec",
+            "conditions",
+            "ready",
+            "health",
+            "last_seen_at",
+            "cluster__name",
+        )
         .order_by("name", "-last_seen_at", "-id")
     )
 
@@ -762,9 +774,16 @@ def _capability(xrd: Resource, clusters: list[str]) -> dict[str, Any]:
         "version": served.get("name", ""),
         "schema": schema,
         "ready": xrd.ready,
+        "connection_secret": (xrd.annotations or {}).get(CONNECTION_SECRET_ANNOTATION, ""),
         "clusters": clusters,
         "instances": [],
     }
+
+
+def capability_of(xrd: Resource) -> dict[str, Any]:
+    """One synced XRD described as a capability (as in `capabilities_for`, without instance counts): for the
+    operator console, which shows each cluster's XRD row on its own."""
+    return _capability(xrd, [xrd.cluster.name])
 
 
 def _with_instances(user: Any, capabilities: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -813,7 +832,9 @@ def capabilities_for(user: Any) -> list[dict[str, Any]]:
     Keys: name, group, kind, plural, claim_kind, claim_plural (None without claims), scope (Namespaced, Cluster or
     LegacyCluster), versions ({name, served, referenceable}), version (the one instances are made in), schema (its
     openAPIV3Schema: the parameters), ready (the XRD's own readiness), clusters (where it is offered), instances
-    ({team, kind, count} of the composites and claims `user` may see). When clusters disagree, the most recently
+    ({team, kind, count} of the composites and claims `user` may see), connection_secret (the Secret an
+    instance's dependents wait for, `{name}` standing for the instance's name; from the XRD's
+    `devplat.io/connection-secret` annotation, empty when it has none). When clusters disagree, the most recently
     seen XRD is described. The catalog is visible to every signed-in user; see `_xrds` for why.
     """
     return _capabilities(user)
@@ -830,6 +851,7 @@ def capability_for(user: Any, name: str) -> dict[str, Any]:
 __all__ = [
     "capabilities_for",
     "capability_for",
+    "capability_of",
     "changes_after",
     "cluster_for",
     "explain_health",

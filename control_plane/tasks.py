@@ -1,4 +1,5 @@
-"""Celery tasks of the sync operator: beat's tick, and one sync window per cluster.
+"""Celery tasks of the sync operator (beat's tick, and one sync window per cluster) and of provisioning (a waiting
+request advances as soon as its dependencies are satisfied).
 
 The tick is cheap and may run twice (R23): it starts a window for every enabled cluster whose lease nobody holds,
 and a window that finds its lease taken ends at once. So neither a second beat nor a redelivered task can make two
@@ -13,9 +14,12 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from control_plane.models import Cluster
+from control_plane.choices import RequestStatusChoices
+from control_plane.models import Cluster, ProvisioningRequest
+from control_plane.provisioning.services import provisioning_request_advance
 from control_plane.sync.engine import DISCOVERY, sync_window
 from control_plane.sync.lease import held_cluster_ids
+from devplat.core.errors import Unavailable
 from devplat.core.tasks import idempotent_task
 
 logger = logging.getLogger(__name__)
@@ -65,3 +69,29 @@ def sync_cluster(cluster_id: int) -> dict[str, Any]:
         "relists": report.relists,
         "errors": report.errors,
     }
+
+
+# How many waiting requests one sweep looks at; the next sweep (seconds later) takes the rest.
+SWEEP_BATCH = 100
+
+
+@idempotent_task(name="control_plane.provisioning_advance")
+def provisioning_advance(request_id: int) -> str | None:
+    """Apply one waiting request if its dependencies are satisfied (queued when the request is made)."""
+    return provisioning_request_advance(request_id=request_id)
+
+
+@idempotent_task(name="control_plane.provisioning_sweep")
+def provisioning_sweep() -> dict[str, int]:
+    """Beat's periodic pass over every waiting request, oldest first: applies those whose dependencies are now
+    Ready. A cluster that cannot be reached leaves its requests waiting for the next sweep."""
+    counts: dict[str, int] = {}
+    waiting = ProvisioningRequest.objects.filter(status=RequestStatusChoices.WAITING).order_by("id")
+    for request_id in waiting.values_list("id", flat=True)[:SWEEP_BATCH]:
+        try:
+            status = provisioning_request_advance(request_id=request_id)
+        except Unavailable as exc:
+            logger.warning("Provisioning request %s stays waiting: %s", request_id, exc)
+            status = RequestStatusChoices.WAITING
+        counts[status or "skipped"] = counts.get(status or "skipped", 0) + 1
+    return counts

@@ -8,6 +8,7 @@ from control_plane.api.inventory_views import (
     ResourceViewSet,
     SyncRunViewSet,
 )
+from control_plane.api.provisioning_views import ProvisioningRequestViewSet
 from control_plane.api.views import ClusterViewSet
 
 app_name = "control_plane-api"
@@ -21,5 +22,10 @@ router.register("health", HealthViewSet, basename="health")
 router.register("resource-types", ResourceTypeViewSet, basename="resource-type")
 router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("capabilities", CapabilityViewSet, basename="capability")
+router.register(
+    r"capabilities/(?P<capability>[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)/requests",
+    ProvisioningRequestViewSet,
+    basename="capability-request",
+)
 
 urlpatterns = router.urls

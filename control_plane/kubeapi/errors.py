@@ -1,6 +1,7 @@
 """Kubernetes API errors as the real server reports them: a `Status` object with reason, code and causes.
 
-Every module of the sandbox raises `ApiError`; the HTTP layer turns it into the response body. Clients (kubectl,
+Every module of the sandbox, and the admission in `control_plane.kubeapi.schema`, raises `ApiError`; the sandbox's
+HTTP layer turns it into the response body. Clients (kubectl,
 the official Python client, our own sync) read `reason` and `code`, so these must match upstream exactly.
 """
 

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from control_plane.sandbox import apply, meta, patches, schema
-from control_plane.sandbox.errors import (
+from control_plane.kubeapi import schema
+from control_plane.kubeapi.errors import (
     ApiError,
     already_exists,
     bad_request,
@@ -21,6 +21,7 @@ from control_plane.sandbox.errors import (
     not_found,
     unsupported_media_type,
 )
+from control_plane.sandbox import apply, meta, patches, xrds
 from control_plane.sandbox.faults import Faults
 from control_plane.sandbox.kinds import CRD_STORAGE, NAMESPACE_STORAGE, Catalog, ResourceKind
 from control_plane.sandbox.store import Key, Object, Storage, Store
@@ -54,6 +55,7 @@ class WriteResult:
 
 
 CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+FOREGROUND_FINALIZER = "foregroundDeletion"
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
@@ -317,8 +319,11 @@ class ApiServer:
         opts: WriteOptions,
         *,
         preconditions: dict[str, str] | None = None,
-        orphan: bool = False,
+        propagation: str = "Background",
     ) -> Object:
+        """Delete one object; `propagation` is DeleteOptions.propagationPolicy: Background deletes dependents after
+        the owner, Foreground before it (the owner waits with a `foregroundDeletion` finalizer), Orphan keeps them
+        and drops their reference to it."""
         with self.store.lock:
             key = self._key(kind, namespace, name)
             live = self.store.get(kind.storage, key)
@@ -334,7 +339,7 @@ class ApiServer:
                         f"Precondition failed: {field_name.upper() if field_name == 'uid' else field_name} "
                         f"in precondition: {expected}, {field_name} in object meta: {actual}",
                     )
-            return self.present(kind, self._delete_object(kind, key, live, opts, orphan=orphan))
+            return self.present(kind, self._delete_object(kind, key, live, opts, propagation=propagation))
 
     def delete_collection(
         self,
@@ -595,33 +600,88 @@ class ApiServer:
         store.commit(kind.storage, key, "ADDED" if live is None else "MODIFIED", obj, live, rv)
         if kind.storage == CRD_STORAGE:
             self.catalog.register_crd(obj)
+        elif kind.storage == xrds.XRD_STORAGE:
+            xrds.reconcile(self, obj, WriteOptions(field_manager=xrds.MANAGER))
         return obj
 
     def _delete_object(
-        self, kind: ResourceKind, key: Key, live: Object, opts: WriteOptions, *, orphan: bool = False
+        self, kind: ResourceKind, key: Key, live: Object, opts: WriteOptions, *, propagation: str = "Background"
     ) -> Object:
-        """Delete now, or mark for deletion when finalizers (or contents, for namespaces and CRDs) must go first."""
+        """Delete now, or mark for deletion when finalizers (or contents, for namespaces and CRDs, or dependents, in
+        the foreground) must go first."""
         if kind.storage == NAMESPACE_STORAGE:
             return self._delete_namespace(kind, key, live, opts)
         if kind.storage == CRD_STORAGE:
             return self._delete_crd(kind, key, live, opts)
+        uid = live["metadata"]["uid"]
+        if propagation == "Orphan" and not opts.dry_run:
+            for storage, dependent_key in list(self.store.dependents.get(uid, ())):
+                self._drop_owner(storage, dependent_key, uid)
+        if propagation == "Foreground" and self.store.dependents.get(uid):
+            return self._delete_foreground(kind, key, live, opts)
         if live["metadata"].get("finalizers"):
             return self._mark_deleted(kind, key, live, opts)
-        return self._remove(kind, key, live, live, opts, orphan=orphan)
+        return self._remove(kind, key, live, live, opts)
 
     def _mark_deleted(self, kind: ResourceKind, key: Key, live: Object, opts: WriteOptions) -> Object:
         if live["metadata"].get("deletionTimestamp"):
             return live
-        marked = copy.deepcopy(live)
-        marked["metadata"]["deletionTimestamp"] = meta.now_rfc3339()
-        marked["metadata"]["deletionGracePeriodSeconds"] = 0
-        marked["metadata"]["generation"] = live["metadata"].get("generation", 1) + 1
-        return self._persist(kind, key, marked, live, opts)
+        return self._persist(kind, key, _marked(live), live, opts)
 
-    def _remove(
-        self, kind: ResourceKind, key: Key, final: Object, live: Object, opts: WriteOptions, *, orphan: bool = False
-    ) -> Object:
-        """The object leaves storage; background garbage collection deletes dependents that have no owner left."""
+    def _delete_foreground(self, kind: ResourceKind, key: Key, live: Object, opts: WriteOptions) -> Object:
+        """The owner stays, marked and held by `foregroundDeletion`, while its dependents are deleted (in the
+        foreground too); `_release_foreground` removes it once the last one is gone."""
+        marked = live
+        if FOREGROUND_FINALIZER not in live["metadata"].get("finalizers", []):
+            marked = live if live["metadata"].get("deletionTimestamp") else _marked(live)
+            marked = {**marked, "metadata": {**marked["metadata"]}}
+            marked["metadata"]["finalizers"] = [*marked["metadata"].get("finalizers", []), FOREGROUND_FINALIZER]
+            marked = self._persist(kind, key, marked, live, opts)
+        if opts.dry_run:
+            return marked
+        uid = live["metadata"]["uid"]
+        for storage, dependent_key in list(self.store.dependents.get(uid, ())):
+            dependent = self.store.get(storage, dependent_key)
+            dependent_kind = self._kind_for_storage(storage)
+            if dependent is None or dependent_kind is None or dependent["metadata"].get("deletionTimestamp"):
+                continue
+            if self._has_other_owner(dependent, uid):
+                self._drop_owner(storage, dependent_key, uid)
+            else:
+                self._delete_object(dependent_kind, dependent_key, dependent, WriteOptions(), propagation="Foreground")
+        return self._release_foreground(uid) or self.store.get(kind.storage, key) or marked
+
+    def _release_foreground(self, owner_uid: str) -> Object | None:
+        """An owner deleted in the foreground goes (or loses that finalizer) once no dependent is left; returns it."""
+        location = self.store.uids.get(owner_uid)
+        if location is None or self.store.dependents.get(owner_uid):
+            return None
+        storage, key = location
+        owner, kind = self.store.get(storage, key), self._kind_for_storage(storage)
+        if owner is None or kind is None or FOREGROUND_FINALIZER not in owner["metadata"].get("finalizers", []):
+            return None
+        finalizers = [f for f in owner["metadata"]["finalizers"] if f != FOREGROUND_FINALIZER]
+        released = {**owner, "metadata": {**owner["metadata"], "finalizers": finalizers}}
+        return self._persist(kind, key, released, owner, WriteOptions())
+
+    def _drop_owner(self, storage: Storage, key: Key, owner_uid: str) -> None:
+        """What the garbage collector does to orphan a dependent: remove its reference to the owner."""
+        dependent, kind = self.store.get(storage, key), self._kind_for_storage(storage)
+        if dependent is None or kind is None:
+            return
+        references = [r for r in dependent["metadata"].get("ownerReferences") or () if r.get("uid") != owner_uid]
+        metadata = {k: v for k, v in dependent["metadata"].items() if k != "ownerReferences"}
+        if references:
+            metadata["ownerReferences"] = references
+        self._persist(kind, key, {**dependent, "metadata": metadata}, dependent, WriteOptions())
+
+    def _has_other_owner(self, dependent: Object, owner_uid: str) -> bool:
+        owners = [ref.get("uid") for ref in dependent["metadata"].get("ownerReferences") or ()]
+        return any(uid != owner_uid and uid in self.store.uids for uid in owners)
+
+    def _remove(self, kind: ResourceKind, key: Key, final: Object, live: Object, opts: WriteOptions) -> Object:
+        """The object leaves storage; background garbage collection deletes dependents that have no owner left, and
+        an owner deleted in the foreground that waited for this object may go now."""
         if opts.dry_run:
             return final
         store = self.store
@@ -630,8 +690,9 @@ class ApiServer:
         store.commit(kind.storage, key, "DELETED", gone, live, rv)
         if kind.storage == CRD_STORAGE:
             self.catalog.unregister_crd(final)
-        if not orphan:
-            self._collect_dependents(final["metadata"]["uid"])
+        self._collect_dependents(final["metadata"]["uid"])
+        for reference in final["metadata"].get("ownerReferences") or ():
+            self._release_foreground(reference.get("uid", ""))
         self._finish_containers(kind.storage, key[0])
         return gone
 
@@ -639,10 +700,7 @@ class ApiServer:
         for storage, key in list(self.store.dependents.get(owner_uid, ())):
             dependent = self.store.get(storage, key)
             dependent_kind = self._kind_for_storage(storage)
-            if dependent is None or dependent_kind is None:
-                continue
-            owners = [ref.get("uid") for ref in dependent["metadata"].get("ownerReferences") or ()]
-            if any(uid != owner_uid and uid in self.store.uids for uid in owners):
+            if dependent is None or dependent_kind is None or self._has_other_owner(dependent, owner_uid):
                 continue
             self._delete_object(dependent_kind, key, dependent, WriteOptions())
 
@@ -729,6 +787,15 @@ def _scale_of(obj: Object) -> Object:
             "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items())),
         },
     }
+
+
+def _marked(live: Object) -> Object:
+    """`live` marked for deletion, as the API server marks an object whose finalizers must run first."""
+    marked = copy.deepcopy(live)
+    marked["metadata"]["deletionTimestamp"] = meta.now_rfc3339()
+    marked["metadata"]["deletionGracePeriodSeconds"] = 0
+    marked["metadata"]["generation"] = live["metadata"].get("generation", 1) + 1
+    return marked
 
 
 def _finalizers(kind: ResourceKind, obj: Object) -> list[str]:

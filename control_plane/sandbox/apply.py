@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from control_plane.sandbox.errors import ApiError, bad_request
+from control_plane.kubeapi.errors import ApiError, bad_request
 
 ListKeys = Callable[[str], tuple[str, ...] | None]
 Path = tuple[str, ...]

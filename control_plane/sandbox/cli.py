@@ -79,7 +79,8 @@ class SandboxNoun(Noun):
             simulator.start()
             inv.progress(
                 "sandbox: SIMULATED reconciler on: new composites become Ready with composed children after "
-                f"{simulator.delay:g} s. This is a simulation, not Crossplane; nothing is provisioned."
+                f"{simulator.delay:g} s and follow changes to their spec. This is a simulation, not Crossplane; "
+                "nothing is provisioned."
             )
         if state:
             state.start()

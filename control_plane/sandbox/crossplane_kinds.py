@@ -1,8 +1,9 @@
 """Our own CustomResourceDefinitions for the parts of Crossplane the demo cluster uses.
 
 These are written for the sandbox, not copied from upstream: the schemas cover the fields devplat reads (conditions,
-resource references, composition references, connection secrets) and keep everything else open. Tests that need
-Crossplane's exact schemas load the upstream CRDs from `../shared/crossplane-crds` instead.
+resource references, composition references, connection secrets, the XRD fields the XRD controller derives from) and
+keep everything else open. Tests that need Crossplane's exact schemas load the upstream CRDs from
+`../shared/crossplane-crds` instead. Composite kinds are not defined here: XRDs define them (`xrds`).
 """
 
 from __future__ import annotations
@@ -106,36 +107,6 @@ def crd(
     }
 
 
-def _composite_spec(parameters: dict[str, Any], *, v2: bool) -> dict[str, Any]:
-    """A composite's spec: its parameters plus the machinery fields (v2 nests them under spec.crossplane)."""
-    machinery = {
-        "compositionRef": {"type": "object", "properties": {"name": {"type": "string"}}},
-        "compositionSelector": OPEN,
-        "resourceRefs": {"type": "array", "x-kubernetes-list-type": "atomic", "items": REF},
-    }
-    properties = dict(parameters)
-    if v2:
-        properties["crossplane"] = {"type": "object", "properties": machinery}
-    else:
-        properties.update(machinery)
-        properties["claimRef"] = REF
-        properties["writeConnectionSecretToRef"] = REF
-    return {"type": "object", "properties": properties}
-
-
-DATABASE_PARAMETERS = {
-    "engine": {"type": "string", "enum": ["postgres", "mysql"], "default": "postgres"},
-    "engineVersion": {"type": "string", "default": "16"},
-    "size": {"type": "string", "enum": ["small", "medium", "large"], "default": "small"},
-    "storageGB": {"type": "integer", "minimum": 10, "maximum": 1000, "default": 20},
-}
-APP_PARAMETERS = {
-    "image": {"type": "string"},
-    "port": {"type": "integer", "default": 8080},
-    "replicas": {"type": "integer", "minimum": 1, "default": 2},
-    "databaseRef": {"type": "object", "properties": {"name": {"type": "string"}}},
-}
-CACHE_PARAMETERS = {"size": {"type": "string", "enum": ["small", "medium", "large"], "default": "small"}}
 MANAGED_SPEC = {
     "type": "object",
     "x-kubernetes-preserve-unknown-fields": True,
@@ -149,8 +120,102 @@ MANAGED_SPEC = {
 PLATFORM_GROUP = "platform.devplat.io"
 
 
+def _xrd_spec(version: str) -> dict[str, Any]:
+    """An XRD's spec as the API server admits it: the scope and policy defaults of the version, its immutable fields
+    and the rules on claims and connection secrets (v1 keeps them for LegacyCluster XRDs, v2 has neither)."""
+    legacy = version == "v1"
+    immutable = [{"rule": "self == oldSelf", "message": "Value is immutable"}]
+    if legacy:
+        rules = [
+            {
+                "rule": "self.scope == 'LegacyCluster' || !has(self.claimNames)",
+                "message": "Only LegacyCluster composite resources can offer claims",
+            },
+            {
+                "rule": "self.scope == 'LegacyCluster' || !has(self.connectionSecretKeys)",
+                "message": "Only LegacyCluster composite resources support connection secrets",
+            },
+        ]
+    else:
+        rules = [
+            {"rule": "!has(self.claimNames)", "message": "Claims aren't supported in apiextensions.crossplane.io/v2"},
+            {
+                "rule": "!has(self.connectionSecretKeys)",
+                "message": "XR connection secrets aren't supported in apiextensions.crossplane.io/v2",
+            },
+        ]
+    delete_policy: dict[str, Any] = {"type": "string", "enum": ["Background", "Foreground"]}
+    if legacy:
+        delete_policy["default"] = "Background"
+    return {
+        "type": "object",
+        "required": ["group", "names", "versions"],
+        "x-kubernetes-preserve-unknown-fields": True,
+        "x-kubernetes-validations": rules,
+        "properties": {
+            "group": {"type": "string", "x-kubernetes-validations": immutable},
+            "names": {**OPEN, "x-kubernetes-validations": immutable},
+            "claimNames": {**OPEN, "x-kubernetes-validations": immutable},
+            "connectionSecretKeys": {"type": "array", "items": {"type": "string"}},
+            "scope": {
+                "type": "string",
+                "enum": ["LegacyCluster", "Namespaced", "Cluster"] if legacy else ["Namespaced", "Cluster"],
+                "default": "LegacyCluster" if legacy else "Namespaced",
+                "x-kubernetes-validations": immutable,
+            },
+            "defaultCompositionUpdatePolicy": {
+                "type": "string",
+                "enum": ["Automatic", "Manual"],
+                "default": "Automatic",
+            },
+            "defaultCompositeDeletePolicy": delete_policy,
+            "versions": {"type": "array", "items": OPEN},
+        },
+    }
+
+
+def _xrd_crd() -> dict[str, Any]:
+    """CompositeResourceDefinition, served as v2 and v1 with each version's own spec schema."""
+    definition = crd(
+        "apiextensions.crossplane.io",
+        "CompositeResourceDefinition",
+        "compositeresourcedefinitions",
+        namespaced=False,
+        categories=("crossplane",),
+        short_names=("xrd", "xrds"),
+        versions=("v2", "v1"),
+        columns=[
+            _column("ESTABLISHED", ".status.conditions[?(@.type=='Established')].status"),
+            _column("OFFERED", ".status.conditions[?(@.type=='Offered')].status"),
+            _column("AGE", ".metadata.creationTimestamp", "date"),
+        ],
+    )
+    for version in definition["spec"]["versions"]:
+        shared = version["schema"]["openAPIV3Schema"]
+        schema = {**shared, "properties": {**shared["properties"], "spec": _xrd_spec(version["name"])}}
+        version["schema"] = {"openAPIV3Schema": schema}
+    return definition
+
+
+def _managed(group: str, kind: str, plural: str, provider: str, version: str = "v1beta1") -> dict[str, Any]:
+    """A provider's namespaced (`.m.`) or cluster-scoped managed-resource kind."""
+    return crd(
+        group,
+        kind,
+        plural,
+        namespaced=".m." in f".{group}.",
+        categories=("crossplane", "managed", provider),
+        spec=MANAGED_SPEC,
+        versions=(version,),
+    )
+
+
 def crossplane_crds() -> list[dict[str, Any]]:
-    """Crossplane's own kinds, the platform's composite kinds (v2 XRs and a v1 XR with its claim) and managed kinds."""
+    """Crossplane's own kinds and the managed kinds of the providers the platform package uses.
+
+    The composite kinds are not here: they come from XRDs (the platform package's, `package.platform_xrds()`), from
+    which the sandbox derives their CRDs as Crossplane does (`xrds`).
+    """
     core_columns = [_column("AGE", ".metadata.creationTimestamp", "date")]
     package_columns = [
         _column("INSTALLED", ".status.conditions[?(@.type=='Installed')].status"),
@@ -159,15 +224,7 @@ def crossplane_crds() -> list[dict[str, Any]]:
         _column("AGE", ".metadata.creationTimestamp", "date"),
     ]
     return [
-        crd(
-            "apiextensions.crossplane.io",
-            "CompositeResourceDefinition",
-            "compositeresourcedefinitions",
-            namespaced=False,
-            categories=("crossplane",),
-            short_names=("xrd", "xrds"),
-            versions=("v2", "v1"),
-        ),
+        _xrd_crd(),
         crd(
             "apiextensions.crossplane.io",
             "Composition",
@@ -221,85 +278,13 @@ def crossplane_crds() -> list[dict[str, Any]]:
             versions=("v1beta1",),
             columns=core_columns,
         ),
-        crd(
-            PLATFORM_GROUP,
-            "Database",
-            "databases",
-            namespaced=True,
-            categories=("composite",),
-            spec=_composite_spec(DATABASE_PARAMETERS, v2=True),
-            versions=("v1alpha1",),
-        ),
-        crd(
-            PLATFORM_GROUP,
-            "App",
-            "apps",
-            namespaced=True,
-            categories=("composite",),
-            spec=_composite_spec(APP_PARAMETERS, v2=True),
-            versions=("v1alpha1",),
-        ),
-        crd(
-            PLATFORM_GROUP,
-            "Cache",
-            "caches",
-            namespaced=True,
-            categories=("composite",),
-            spec=_composite_spec(CACHE_PARAMETERS, v2=True),
-            versions=("v1alpha1",),
-        ),
-        crd(
-            PLATFORM_GROUP,
-            "XPostgreSQLInstance",
-            "xpostgresqlinstances",
-            namespaced=False,
-            categories=("composite",),
-            spec=_composite_spec(DATABASE_PARAMETERS, v2=False),
-            versions=("v1alpha1",),
-        ),
-        crd(
-            PLATFORM_GROUP,
-            "PostgreSQLInstance",
-            "postgresqlinstances",
-            namespaced=True,
-            categories=("claim",),
-            spec=_composite_spec(DATABASE_PARAMETERS, v2=False),
-            versions=("v1alpha1",),
-        ),
-        crd(
-            "rds.aws.m.upbound.io",
-            "Instance",
-            "instances",
-            namespaced=True,
-            categories=("crossplane", "managed", "aws"),
-            spec=MANAGED_SPEC,
-            versions=("v1beta1",),
-        ),
-        crd(
-            "rds.aws.upbound.io",
-            "Instance",
-            "instances",
-            namespaced=False,
-            categories=("crossplane", "managed", "aws"),
-            spec=MANAGED_SPEC,
-            versions=("v1beta1",),
-        ),
-        crd(
-            "ec2.aws.m.upbound.io",
-            "SecurityGroup",
-            "securitygroups",
-            namespaced=True,
-            categories=("crossplane", "managed", "aws"),
-            spec=MANAGED_SPEC,
-            versions=("v1beta1",),
-        ),
-        crd(
-            "elasticache.aws.m.upbound.io",
-            "ReplicationGroup",
-            "replicationgroups",
-            namespaced=True,
-            categories=("crossplane", "managed", "aws"),
-            spec=MANAGED_SPEC,
-            versions=("v1beta1",),
-        ),
+        _managed("rds.aws.m.upbound.io", "Instance", "instances", "aws"),
+        _managed("rds.aws.upbound.io", "Instance", "instances", "aws"),
+        _managed("ec2.aws.m.upbound.io", "SecurityGroup", "securitygroups", "aws"),
+        _managed("elasticache.aws.m.upbound.io", "ReplicationGroup", "replicationgroups", "aws"),
+        _managed("s3.aws.m.upbound.io", "Bucket", "buckets", "aws"),
+        _managed("s3.aws.m.upbound.io", "BucketVersioning", "bucketversionings", "aws"),
+        _managed("s3.aws.m.upbound.io", "BucketPublicAccessBlock", "bucketpublicaccessblocks", "aws"),
+        _managed("s3.aws.m.upbound.io", "BucketLifecycleConfiguration", "bucketlifecycleconfigurations", "aws"),
+        _managed("kubernetes.m.crossplane.io", "Object", "objects", "kubernetes", "v1alpha1"),
     ]

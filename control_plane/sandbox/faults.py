@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from control_plane.sandbox.errors import ApiError
+from control_plane.kubeapi.errors import ApiError
 
 REASONS = {
     429: ("TooManyRequests", "Too many requests, please try again later."),

@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import yaml
 
+from control_plane.kubeapi.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
 from control_plane.sandbox import discovery, protobuf, tables
 from control_plane.sandbox.apiserver import APPLY, ApiServer, WriteOptions
-from control_plane.sandbox.errors import ApiError, bad_request, method_not_allowed, unsupported_media_type
 from control_plane.sandbox.kinds import ResourceKind
 from control_plane.sandbox.reads import DroppedStream, ReadParams, list_objects, watch_events
 from control_plane.sandbox.selectors import object_predicate
@@ -416,9 +416,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if policy not in ("Orphan", "Background", "Foreground"):
             raise bad_request(f'invalid propagationPolicy "{policy}": use Orphan, Background or Foreground')
         preconditions = options.get("preconditions") or {}
-        obj = api.delete(
-            kind, route.namespace, route.name or "", opts, preconditions=preconditions, orphan=policy == "Orphan"
-        )
+        obj = api.delete(kind, route.namespace, route.name or "", opts, preconditions=preconditions, propagation=policy)
         pending = api.store.get(kind.storage, (route.namespace or "", route.name or "")) is not None
         if pending or not kind.builtin or kind.kind in RETURNS_DELETED_OBJECT:
             self._send(200, obj)  # upstream answers 200 (not 202) for a deletion that waits on finalizers

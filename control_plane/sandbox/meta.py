@@ -8,7 +8,7 @@ import secrets
 import uuid
 from typing import Any
 
-from control_plane.sandbox.errors import ApiError, invalid
+from control_plane.kubeapi.errors import ApiError, invalid
 from control_plane.sandbox.kinds import ResourceKind
 from control_plane.sandbox.selectors import label_predicate
 

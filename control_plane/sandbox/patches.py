@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from control_plane.sandbox.errors import ApiError, bad_request
+from control_plane.kubeapi.errors import ApiError, bad_request
 
 __all__ = [
     "MERGE_KEYS",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from control_plane.sandbox.errors import ApiError, bad_request, unsupported_media_type
+from control_plane.kubeapi.errors import ApiError, bad_request, unsupported_media_type
 
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"

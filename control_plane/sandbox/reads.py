@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
+from control_plane.kubeapi.errors import ApiError, bad_request, expired, invalid
 from control_plane.sandbox.apiserver import ApiServer
-from control_plane.sandbox.errors import ApiError, bad_request, expired, invalid
 from control_plane.sandbox.kinds import ResourceKind
 from control_plane.sandbox.selectors import object_predicate
 from control_plane.sandbox.store import Event, Key, Object

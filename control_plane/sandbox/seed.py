@@ -1,10 +1,16 @@
 """`--seed demo`: a small platform that looks like a real one, for `make run`, demos and end-to-end tests.
 
-Three team namespaces; Crossplane's kinds and a few providers and functions; v2 namespaced composites (Database, App,
-Cache) and a v1 claim with its cluster-scoped composite, each with composed resources wired by ownerReferences and
-resource references; Deployments with ReplicaSets and Pods; connection Secrets. Most things are Ready, a cache is
-still being created, and the checkout team's App is not Ready because its database's RDS instance fails deep in the
-tree with a provider error. uids are derived from names, so the same seed always produces the same objects.
+Three team namespaces; Crossplane with the platform package installed from `crossplane/` (its providers, functions,
+XRDs, from which the sandbox derives the composite CRDs, compositions and EnvironmentConfigs) and a legacy v1 XRD with
+a claim; v2 namespaced composites (Database, App, Cache) and a v1 claim with its cluster-scoped composite, each with
+composed resources wired by ownerReferences and resource references; Deployments with ReplicaSets and Pods;
+connection Secrets. Most things are Ready, a cache is still being created, and the checkout team's App is not Ready:
+its database's RDS instance fails deep in the tree with a provider error, so the connection secret its pods need
+never appears. uids are derived from names, so the same seed always produces the same objects; the composites are
+stored as the API server would store them (valid against their XRD, defaults applied).
+
+The composite builders (`database`, `app`, `cache`, `bucket`, `team_environment`) are also what the simulated
+reconciler composes.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any
 
 from control_plane.sandbox.apiserver import ApiServer
 from control_plane.sandbox.crossplane_kinds import PLATFORM_GROUP, crossplane_crds
+from control_plane.sandbox.package import package_objects, platform_xrds
 
 Obj = dict[str, Any]
 _SEED_NAMESPACE = uuid.UUID("6f1c1f2e-6a8e-4a57-9d0c-0d1b5a7e2c11")
@@ -23,8 +30,9 @@ CROSSPLANE_VERSION = "v2.0.2"
 RDS_ERROR = (
     "create failed: async create failed: failed to create the resource: [{0 creating RDS DB Instance "
     "(checkout-db-5xq8n): operation error RDS: CreateDBInstance, https response error StatusCode: 400, "
-    "RequestID: 3f9d2c1e-8b7a-4e55-a1c2-6d1f0e9b7a31, api error InvalidParameterCombination: Cannot find version "
-    "13.2 for postgres  []}]"
+    "RequestID: 3f9d2c1e-8b7a-4e55-a1c2-6d1f0e9b7a31, api error InvalidParameterCombination: RDS does not support "
+    "creating a DB instance with the following combination: DBInstanceClass=db.t3.micro, Engine=postgres, "
+    "EngineVersion=17.2, LicenseModel=postgresql-license.  []}]"
 )
 
 
@@ -77,18 +85,91 @@ def ref(target: Obj) -> Obj:
     return found
 
 
-def _package(kind: str, name: str, package: str) -> Obj:
-    healthy = [
-        condition("Installed", "True", "ActivePackageRevision"),
-        condition("Healthy", "True", "HealthyPackageRevision"),
-    ]
-    return obj("pkg.crossplane.io/v1", kind, name, age=2000, spec={"package": package}, status={"conditions": healthy})
+def installed(document: Obj, *, age: int = 2000) -> Obj:
+    """A document of the platform package as the cluster holds it: a seed uid, an age, packages healthy."""
+    metadata = document["metadata"]
+    found = obj(
+        document["apiVersion"],
+        document["kind"],
+        metadata["name"],
+        metadata.get("namespace", ""),
+        age=age,
+        **{key: value for key, value in metadata.items() if key in ("labels", "annotations")},
+        **{key: value for key, value in document.items() if key not in ("apiVersion", "kind", "metadata")},
+    )
+    if document["kind"] in ("Provider", "Function"):
+        found["status"] = {
+            "conditions": [
+                condition("Installed", "True", "ActivePackageRevision"),
+                condition("Healthy", "True", "HealthyPackageRevision"),
+            ]
+        }
+    return found
+
+
+LEGACY_DATABASE_SCHEMA: Obj = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "properties": {
+                "engine": {"type": "string", "enum": ["postgres"], "default": "postgres"},
+                "engineVersion": {"type": "string", "default": "15"},
+                "size": {"type": "string", "enum": ["small", "medium", "large"], "default": "small"},
+                "storageGB": {"type": "integer", "minimum": 10, "maximum": 1000, "default": 20},
+            },
+        }
+    },
+}
+
+
+def legacy_definition() -> list[Obj]:
+    """A v1 XRD from before Crossplane v2 (cluster-scoped XRs, offered through namespaced claims), which clusters
+    upgraded to v2 still serve, and its composition."""
+    xrd = obj(
+        "apiextensions.crossplane.io/v1",
+        "CompositeResourceDefinition",
+        f"xpostgresqlinstances.{PLATFORM_GROUP}",
+        age=2000,
+        spec={
+            "group": PLATFORM_GROUP,
+            "names": {"kind": "XPostgreSQLInstance", "plural": "xpostgresqlinstances"},
+            "claimNames": {"kind": "PostgreSQLInstance", "plural": "postgresqlinstances"},
+            "scope": "LegacyCluster",
+            "defaultCompositionUpdatePolicy": "Automatic",
+            "defaultCompositeDeletePolicy": "Background",
+            "versions": [
+                {
+                    "name": "v1alpha1",
+                    "served": True,
+                    "referenceable": True,
+                    "schema": {"openAPIV3Schema": LEGACY_DATABASE_SCHEMA},
+                }
+            ],
+        },
+    )
+    composition = obj(
+        "apiextensions.crossplane.io/v1",
+        "Composition",
+        "xpostgresqlinstances-aws",
+        age=2000,
+        spec={
+            "compositeTypeRef": {"apiVersion": f"{PLATFORM_GROUP}/v1alpha1", "kind": "XPostgreSQLInstance"},
+            "mode": "Pipeline",
+            "pipeline": [
+                {"step": "patch-and-transform", "functionRef": {"name": "function-patch-and-transform"}},
+                {"step": "auto-ready", "functionRef": {"name": "function-auto-ready"}},
+            ],
+        },
+    )
+    return [xrd, composition]
 
 
 def crossplane_install() -> list[Obj]:
-    """What a Crossplane installation leaves in a cluster: its Deployment, packages, XRDs and compositions."""
+    """What Crossplane and the platform package leave in a cluster: Crossplane's Deployment, the package's providers,
+    functions, XRDs, compositions and EnvironmentConfigs, and a legacy v1 XRD with a claim."""
     deployment_labels = {"app": "crossplane", "app.kubernetes.io/version": CROSSPLANE_VERSION}
-    objects = [
+    return [
         obj("v1", "Namespace", "crossplane-system", age=2100),
         *workload(
             "crossplane-system",
@@ -97,67 +178,38 @@ def crossplane_install() -> list[Obj]:
             labels=deployment_labels,
             replicas=1,
         ),
-        _package("Provider", "provider-aws-rds", "xpkg.upbound.io/upbound/provider-aws-rds:v2.1.0"),
-        _package("Provider", "provider-aws-elasticache", "xpkg.upbound.io/upbound/provider-aws-elasticache:v2.1.0"),
-        _package(
-            "Function",
-            "function-patch-and-transform",
-            "xpkg.crossplane.io/crossplane-contrib/function-patch-and-transform:v0.10.8",
-        ),
-        _package("Function", "function-auto-ready", "xpkg.crossplane.io/crossplane-contrib/function-auto-ready:v0.5.1"),
+        *(installed(document) for document in package_objects()),
+        *legacy_definition(),
     ]
-    for kind, plural, namespaced in (
-        ("Database", "databases", True),
-        ("App", "apps", True),
-        ("Cache", "caches", True),
-        ("XPostgreSQLInstance", "xpostgresqlinstances", False),
-    ):
-        xrd_spec: Obj = {
-            "group": PLATFORM_GROUP,
-            "names": {"kind": kind, "plural": plural},
-            "scope": "Namespaced" if namespaced else "Cluster",
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "referenceable": True,
-                    "schema": {"openAPIV3Schema": {"type": "object"}},
-                }
-            ],
-        }
-        if not namespaced:
-            xrd_spec["claimNames"] = {"kind": "PostgreSQLInstance", "plural": "postgresqlinstances"}
-        established = [
-            condition("Established", "True", "WatchingCompositeResource"),
-            condition("Offered", "True", "WatchingCompositeResourceClaim"),
-        ]
-        objects.append(
-            obj(
-                "apiextensions.crossplane.io/v2",
-                "CompositeResourceDefinition",
-                f"{plural}.{PLATFORM_GROUP}",
-                age=2000,
-                spec=xrd_spec,
-                status={"conditions": established},
-            )
-        )
-        objects.append(
-            obj(
-                "apiextensions.crossplane.io/v1",
-                "Composition",
-                f"{plural}-aws",
-                age=2000,
-                spec={
-                    "compositeTypeRef": {"apiVersion": f"{PLATFORM_GROUP}/v1alpha1", "kind": kind},
-                    "mode": "Pipeline",
-                    "pipeline": [
-                        {"step": "patch-and-transform", "functionRef": {"name": "function-patch-and-transform"}},
-                        {"step": "auto-ready", "functionRef": {"name": "function-auto-ready"}},
-                    ],
-                },
-            )
-        )
-    return objects
+
+
+RUNNING, STARTING, MISSING_SECRET = "running", "starting", "missing-secret"
+CONTAINER_RESOURCES: Obj = {"limits": {"cpu": "500m", "memory": "256Mi"}}
+_POD_SUFFIXES = ("x2k9p", "m4v7q", "b8n3d")
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alphabet
+
+
+def suffix(*parts: str, length: int = 5) -> str:
+    """A generated-looking name suffix, stable for the same inputs."""
+    digest = uuid.uuid5(_SEED_NAMESPACE, "/".join(parts)).bytes
+    return "".join(_NAME_ALPHABET[byte % len(_NAME_ALPHABET)] for byte in digest[:length])
+
+
+def _pods_status(state: str, container: Obj, secret: str | None) -> Obj:
+    """A pod's status as the kubelet reports it: running and ready, running but not ready yet, or unable to start
+    its container because the Secret its environment comes from does not exist."""
+    name, image = container["name"], container["image"]
+    unready = condition("Ready", "False", "ContainersNotReady", f"containers with unready status: [{name}]")
+    found: Obj = {"name": name, "image": image, "restartCount": 0}
+    if state == MISSING_SECRET:
+        waiting = {"reason": "CreateContainerConfigError", "message": f'secret "{secret}" not found'}
+        found.update(ready=False, started=False, imageID="", state={"waiting": waiting})
+        return {"phase": "Pending", "conditions": [unready], "containerStatuses": [found]}
+    found.update(ready=state == RUNNING, started=True, imageID=f"{image}@sha256:{'0' * 64}")
+    found["state"] = {"running": {"startedAt": _ago(30)}}
+    if state == RUNNING:
+        return {"phase": "Running", "conditions": [condition("Ready", "True", "")], "containerStatuses": [found]}
+    return {"phase": "Running", "conditions": [unready], "containerStatuses": [found]}
 
 
 def workload(
@@ -168,18 +220,27 @@ def workload(
     labels: Obj | None = None,
     replicas: int = 2,
     owner: Obj | None = None,
-    ready: bool = True,
+    state: str = RUNNING,
+    port: int = 8080,
+    resources: Obj | None = None,
+    secret: str | None = None,
 ) -> list[Obj]:
-    """A Deployment with its ReplicaSet and Pods, and a Service, as the controllers would leave them."""
+    """A Deployment with its ReplicaSet and Pods, and a Service, as the controllers would leave them.
+
+    `state` is how far the pods got (RUNNING, STARTING, or MISSING_SECRET when `secret`, which the container takes
+    its environment from, does not exist). The ReplicaSet keeps its name when the template changes (a real
+    Deployment would roll out a new one), which keeps the seed's names stable."""
     labels = {"app": name, **(labels or {})}
-    container = {
+    container: Obj = {
         "name": name,
         "image": image,
-        "ports": [{"containerPort": 8080}],
-        "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}},
+        "ports": [{"containerPort": port}],
+        "resources": CONTAINER_RESOURCES if resources is None else resources,
     }
+    if secret:
+        container["envFrom"] = [{"secretRef": {"name": secret}}]
     extra: dict[str, Any] = {"owner": owner} if owner is not None else {}
-    available = replicas if ready else 0
+    available = replicas if state == RUNNING else 0
     deployment = obj(
         "apps/v1",
         "Deployment",
@@ -199,10 +260,10 @@ def workload(
             "availableReplicas": available,
             "updatedReplicas": replicas,
             "conditions": [
-                condition(
-                    "Available",
-                    "True" if ready else "False",
-                    "MinimumReplicasAvailable" if ready else "MinimumReplicasUnavailable",
+                condition("Available", "True", "MinimumReplicasAvailable")
+                if available
+                else condition(
+                    "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability."
                 ),
                 condition("Progressing", "True", "NewReplicaSetAvailable"),
             ],
@@ -218,21 +279,19 @@ def workload(
         spec={"replicas": replicas, "selector": {"matchLabels": {"app": name}}},
         status={"replicas": replicas, "readyReplicas": available, "availableReplicas": available},
     )
+    suffixes = [*_POD_SUFFIXES, *(suffix(namespace, name, str(index)) for index in range(3, replicas))]
     pods = [
         obj(
             "v1",
             "Pod",
-            f"{name}-7d9f8c6b5-{suffix}",
+            f"{replicaset['metadata']['name']}-{pod_suffix}",
             namespace,
             labels={"app": name},
             owner=replicaset,
             spec={"containers": [container], "nodeName": "sandbox-node-1"},
-            status={
-                "phase": "Running" if ready else "Pending",
-                "conditions": [condition("Ready", "True" if ready else "False", "" if ready else "ContainersNotReady")],
-            },
+            status=_pods_status(state, container, secret),
         )
-        for suffix in ("x2k9p", "m4v7q", "b8n3d")[:replicas]
+        for pod_suffix in suffixes[:replicas]
     ]
     service = obj(
         "v1",
@@ -241,12 +300,16 @@ def workload(
         namespace,
         labels={"app": name},
         **extra,
-        spec={"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+        spec={"selector": {"app": name}, "ports": [{"port": 80, "targetPort": port}]},
     )
     return [deployment, replicaset, *pods, service]
 
 
-def _composite(kind: str, name: str, namespace: str, parameters: Obj, conditions: list[Obj], age: int = 90) -> Obj:
+def _composite(
+    kind: str, name: str, namespace: str, spec: Obj, conditions: list[Obj], *, age: int = 90, status: Obj | None = None
+) -> Obj:
+    """A v2 composite with its status fields; its conditions were set for its first generation (which the simulator
+    compares with the current one)."""
     return obj(
         f"{PLATFORM_GROUP}/v1alpha1",
         kind,
@@ -254,8 +317,8 @@ def _composite(kind: str, name: str, namespace: str, parameters: Obj, conditions
         namespace,
         age=age,
         labels={"devplat.io/team": namespace.removeprefix("team-")},
-        spec={**parameters, "crossplane": {"compositionRef": {"name": f"{kind.lower()}s-aws"}}},
-        status={"conditions": conditions},
+        spec={**spec, "crossplane": {"compositionUpdatePolicy": "Automatic"}},
+        status={**(status or {}), "conditions": [{**c, "observedGeneration": 1} for c in conditions]},
     )
 
 
@@ -268,11 +331,20 @@ def _managed(
     for_provider: Obj,
     conditions: list[Obj],
     secret: str | None = None,
+    resource: str = "",
+    at_provider: Obj | None = None,
 ) -> Obj:
+    """A managed resource a composite composed; `resource` is its name in the composition."""
     spec: Obj = {"forProvider": for_provider, "providerConfigRef": {"kind": "ProviderConfig", "name": "default"}}
     if secret:
         spec["writeConnectionSecretToRef"] = {"name": secret}
-    annotations = {"crossplane.io/external-name": name, "crossplane.io/composition-resource-name": kind.lower()}
+    annotations = {
+        "crossplane.io/external-name": name,
+        "crossplane.io/composition-resource-name": resource or kind.lower(),
+    }
+    status: Obj = {"conditions": conditions}
+    if at_provider:
+        status["atProvider"] = at_provider
     return obj(
         api_version,
         kind,
@@ -282,7 +354,7 @@ def _managed(
         annotations=annotations,
         spec=spec,
         labels={"crossplane.io/composite": owner["metadata"]["name"]},
-        status={"conditions": conditions},
+        status=status,
     )
 
 
@@ -298,26 +370,49 @@ def _connection_secret(name: str, namespace: str, owner: Obj) -> Obj:
     )
 
 
-def database(namespace: str, name: str, *, failing: bool = False, engine_version: str = "16") -> list[Obj]:
-    """A Database composite with its RDS instance, security group and connection secret."""
+def _composing(xr: Obj, children: list[Obj]) -> list[Obj]:
+    """The composite with references to what it composes directly (without a namespace: a namespaced composite
+    composes in its own), then everything composed."""
+    xr["spec"]["crossplane"]["resourceRefs"] = [
+        {key: value for key, value in ref(child).items() if key != "namespace"}
+        for child in children
+        if _owner_uid(child) == xr["metadata"]["uid"]
+    ]
+    return [xr, *children]
+
+
+def _owner_uid(child: Obj) -> str:
+    return next((o["uid"] for o in child["metadata"].get("ownerReferences") or () if o.get("controller")), "")
+
+
+def _unready(resources: str, minutes: int, why: str = "") -> list[Obj]:
+    """A composite's conditions while function-auto-ready waits for some of its resources."""
+    message = f"Unready resources: {resources}" + (f" ({why})" if why else "")
+    return [
+        condition("Synced", "True", "ReconcileSuccess", minutes=minutes),
+        condition("Ready", "False", "Creating", message, minutes=minutes),
+    ]
+
+
+DB_INSTANCE_CLASSES = {"small": "db.t3.micro", "medium": "db.t3.large", "large": "db.r6g.xlarge"}
+CACHE_NODE_TYPES = {"small": "cache.t4g.micro", "medium": "cache.t4g.medium", "large": "cache.r7g.large"}
+
+
+def database(namespace: str, name: str, spec: Obj, *, failing: bool = False) -> list[Obj]:
+    """A Database composite with its RDS instance, security group and, once the instance is up, connection secret."""
     if failing:
-        xr_conditions = [
-            condition("Synced", "True", "ReconcileSuccess", minutes=12),
-            condition("Ready", "False", "Creating", "Unready resources: rdsinstance", minutes=12),
-        ]
+        xr_conditions = _unready("rdsinstance", 12)
         mr_conditions = [
             condition("Synced", "False", "ReconcileError", RDS_ERROR, minutes=3),
             condition("Ready", "False", "Creating", minutes=12),
         ]
+        status: Obj = {}
     else:
         xr_conditions, mr_conditions = READY, READY
-    xr = _composite(
-        "Database",
-        name,
-        namespace,
-        {"engine": "postgres", "engineVersion": engine_version, "size": "small", "storageGB": 20},
-        xr_conditions,
-    )
+        address = f"{name}.c9akciq32.eu-west-1.rds.amazonaws.com"
+        status = {"address": address, "port": 5432, "connectionSecret": f"{name}-conn"}
+    xr = _composite("Database", name, namespace, spec, xr_conditions, status=status)
+    backups = spec.get("backups") or {}
     instance = _managed(
         "rds.aws.m.upbound.io/v1beta1",
         "Instance",
@@ -325,14 +420,17 @@ def database(namespace: str, name: str, *, failing: bool = False, engine_version
         namespace,
         xr,
         {
-            "engine": "postgres",
-            "engineVersion": engine_version,
-            "instanceClass": "db.t3.micro",
-            "allocatedStorage": 20,
+            "engine": spec.get("engine", "postgres"),
+            "engineVersion": str(spec.get("engineVersion", "16")),
+            "instanceClass": DB_INSTANCE_CLASSES.get(spec.get("size", "small"), "db.t3.micro"),
+            "allocatedStorage": spec.get("storageGB", 20),
+            "backupRetentionPeriod": backups.get("retentionDays", 7) if backups.get("enabled", True) else 0,
             "region": "eu-west-1",
         },
         mr_conditions,
         secret=f"{name}-conn",
+        resource="instance",
+        at_provider=None if failing else {"address": status["address"], "port": 5432},
     )
     group = _managed(
         "ec2.aws.m.upbound.io/v1beta1",
@@ -342,58 +440,238 @@ def database(namespace: str, name: str, *, failing: bool = False, engine_version
         xr,
         {"region": "eu-west-1", "description": f"{name} database"},
         READY,
+        resource="security-group",
     )
-    xr["spec"]["crossplane"]["resourceRefs"] = [ref(instance), ref(group)]
-    objects = [xr, instance, group]
+    children = [instance, group]
     if not failing:
-        objects.append(_connection_secret(f"{name}-conn", namespace, xr))
-    return objects
+        children.append(_connection_secret(f"{name}-conn", namespace, xr))
+    return _composing(xr, children)
 
 
-def app(namespace: str, name: str, image: str, *, database_name: str, ready: bool = True) -> list[Obj]:
-    """An App composite composing a Deployment (with ReplicaSet and Pods) and a Service directly."""
-    conditions = (
-        READY
-        if ready
-        else [
-            condition("Synced", "True", "ReconcileSuccess", minutes=10),
-            condition("Ready", "False", "Creating", "Unready resources: deployment", minutes=10),
-        ]
-    )
-    xr = _composite(
-        "App",
-        name,
+def app(namespace: str, name: str, spec: Obj, *, waiting: str = "", secret_missing: bool = False) -> list[Obj]:
+    """An App composite composing a Deployment (with ReplicaSet and Pods) and a Service directly, an Ingress for a
+    host and an autoscaler when enabled.
+
+    `waiting` says why its database is not usable yet: its pods then do not become ready (they cannot even start
+    when the connection secret is missing) and neither does the App."""
+    database_name = (spec.get("databaseRef") or {}).get("name")
+    secret = f"{database_name}-conn" if database_name else None
+    autoscaling = spec.get("autoscaling") or {}
+    replicas = autoscaling.get("minReplicas", 2) if autoscaling.get("enabled") else spec.get("replicas", 2)
+    state = RUNNING if not waiting else MISSING_SECRET if secret_missing else STARTING
+    conditions = READY if not waiting else _unready("deployment", 10, waiting)
+    status: Obj = {"availableReplicas": replicas if not waiting else 0}
+    if spec.get("host"):
+        status["url"] = f"https://{spec['host']}"
+    xr = _composite("App", name, namespace, spec, conditions, age=80, status=status)
+    children = workload(
         namespace,
-        {"image": image, "port": 8080, "replicas": 2, "databaseRef": {"name": database_name}},
-        conditions,
-        age=80,
+        name,
+        spec["image"],
+        owner=xr,
+        replicas=replicas,
+        state=state,
+        port=spec.get("port", 8080),
+        resources=spec.get("resources") or {},
+        secret=secret,
     )
-    composed = workload(namespace, name, image, owner=xr, ready=ready)
-    xr["spec"]["crossplane"]["resourceRefs"] = [ref(o) for o in composed if o["kind"] in ("Deployment", "Service")]
-    return [xr, *composed]
+    if spec.get("host"):
+        rule = {
+            "host": spec["host"],
+            "http": {
+                "paths": [
+                    {
+                        "path": "/",
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": name, "port": {"number": 80}}},
+                    }
+                ]
+            },
+        }
+        children.append(obj("networking.k8s.io/v1", "Ingress", name, namespace, owner=xr, spec={"rules": [rule]}))
+    if autoscaling.get("enabled"):
+        target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        children.append(
+            obj(
+                "autoscaling/v2",
+                "HorizontalPodAutoscaler",
+                name,
+                namespace,
+                owner=xr,
+                spec={
+                    "scaleTargetRef": target,
+                    "minReplicas": autoscaling.get("minReplicas", 2),
+                    "maxReplicas": autoscaling.get("maxReplicas", 5),
+                },
+                status={"currentReplicas": replicas, "desiredReplicas": replicas},
+            )
+        )
+    return _composing(xr, children)
 
 
-def cache(namespace: str, name: str) -> list[Obj]:
-    """A Cache still being created: its replication group exists but is not Ready yet."""
-    progressing = [
-        condition("Synced", "True", "ReconcileSuccess", minutes=4),
-        condition("Ready", "False", "Creating", "Unready resources: replicationgroup", minutes=4),
-    ]
-    xr = _composite("Cache", name, namespace, {"size": "small"}, progressing, age=5)
+def cache(namespace: str, name: str, spec: Obj, *, ready: bool = False) -> list[Obj]:
+    """A Cache with its replication group; unless `ready`, still being created."""
+    if ready:
+        xr_conditions, mr_conditions = READY, READY
+        status: Obj = {"address": f"{name}.h7d2wq.ng.0001.euw1.cache.amazonaws.com", "port": 6379}
+    else:
+        xr_conditions = _unready("replicationgroup", 4)
+        mr_conditions = [
+            condition("Synced", "True", "ReconcileSuccess", minutes=4),
+            condition("Ready", "False", "Creating", minutes=4),
+        ]
+        status = {}
+    xr = _composite("Cache", name, namespace, spec, xr_conditions, age=5, status=status)
+    replicas = spec.get("replicas", 1)
     group = _managed(
         "elasticache.aws.m.upbound.io/v1beta1",
         "ReplicationGroup",
         f"{name}-h7d2w",
         namespace,
         xr,
-        {"region": "eu-west-1", "nodeType": "cache.t3.micro"},
-        [
-            condition("Synced", "True", "ReconcileSuccess", minutes=4),
-            condition("Ready", "False", "Creating", minutes=4),
-        ],
+        {
+            "region": "eu-west-1",
+            "engine": spec.get("engine", "redis"),
+            "engineVersion": spec.get("engineVersion", "7.1"),
+            "nodeType": CACHE_NODE_TYPES.get(spec.get("size", "small"), "cache.t4g.micro"),
+            "numCacheClusters": replicas,
+            "automaticFailoverEnabled": replicas > 1,
+        },
+        mr_conditions,
+        resource="replication-group",
     )
-    xr["spec"]["crossplane"]["resourceRefs"] = [ref(group)]
-    return [xr, group]
+    return _composing(xr, [group])
+
+
+def bucket(namespace: str, name: str, spec: Obj) -> list[Obj]:
+    """A Bucket with its S3 bucket, public access block (unless public), versioning and lifecycle rule."""
+    bucket_name = f"devplat-{namespace}-{name}"
+    status = {"bucketName": bucket_name, "arn": f"arn:aws:s3:::{bucket_name}"}
+    xr = _composite("Bucket", name, namespace, spec, READY, status=status)
+    region = spec.get("region", "eu-west-1")
+
+    def managed(kind: str, resource: str, for_provider: Obj) -> Obj:
+        return _managed(
+            "s3.aws.m.upbound.io/v1beta1",
+            kind,
+            f"{name}-{suffix(namespace, name, resource)}",
+            namespace,
+            xr,
+            {"region": region, **for_provider},
+            READY,
+            resource=resource,
+        )
+
+    children = [managed("Bucket", "bucket", {"tags": {"devplat.io/bucket": name}})]
+    children[0]["metadata"]["annotations"]["crossplane.io/external-name"] = bucket_name
+    reference = {"bucket": bucket_name}
+    if not spec.get("public", False):
+        block = dict.fromkeys(
+            ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"), True
+        )
+        children.append(managed("BucketPublicAccessBlock", "public-access-block", {**reference, **block}))
+    if spec.get("versioning", True):
+        versioning = {"versioningConfiguration": [{"status": "Enabled"}]}
+        children.append(managed("BucketVersioning", "versioning", {**reference, **versioning}))
+    if spec.get("expireAfterDays"):
+        rule = {"id": "expire", "status": "Enabled", "expiration": [{"days": spec["expireAfterDays"]}]}
+        children.append(managed("BucketLifecycleConfiguration", "lifecycle", {**reference, "rule": [rule]}))
+    return _composing(xr, children)
+
+
+ROLES = {"viewer": "view", "developer": "edit", "admin": "admin"}
+
+
+def team_environment(namespace: str, name: str, spec: Obj, *, environment: str) -> list[Obj]:
+    """A TeamEnvironment: provider-kubernetes Objects for its namespace `<team>-<environment>`, quota, default
+    limits, a role binding per member and, unless isolation is `none`, a network policy."""
+    target = f"{spec['team']}-{environment}"
+    xr = _composite("TeamEnvironment", name, namespace, spec, READY, status={"namespace": target})
+    quota, limits = spec.get("quota") or {}, spec.get("limits") or {}
+    defaults = {"cpu": limits.get("defaultCpu", "500m"), "memory": limits.get("defaultMemory", "512Mi")}
+    manifests: list[tuple[str, Obj]] = [
+        (
+            "namespace",
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": target,
+                    "labels": {"devplat.io/team": spec["team"], "devplat.io/environment": environment},
+                },
+            },
+        ),
+        (
+            "quota",
+            {
+                "apiVersion": "v1",
+                "kind": "ResourceQuota",
+                "metadata": {"name": "devplat-quota", "namespace": target},
+                "spec": {
+                    "hard": {
+                        "requests.cpu": quota.get("cpu", "8"),
+                        "requests.memory": quota.get("memory", "16Gi"),
+                        "pods": str(quota.get("pods", 50)),
+                    }
+                },
+            },
+        ),
+        (
+            "limit-range",
+            {
+                "apiVersion": "v1",
+                "kind": "LimitRange",
+                "metadata": {"name": "devplat-defaults", "namespace": target},
+                "spec": {"limits": [{"type": "Container", "default": defaults, "defaultRequest": defaults}]},
+            },
+        ),
+    ]
+    for index, member in enumerate(spec.get("members") or ()):
+        role = ROLES.get(member.get("role", "viewer"), "view")
+        manifests.append(
+            (
+                f"access-{index}",
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "RoleBinding",
+                    "metadata": {"name": f"devplat-{role}-{index}", "namespace": target},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": member["name"]}],
+                },
+            )
+        )
+    if spec.get("networkIsolation", "namespace") != "none":
+        policy_types = ["Ingress", "Egress"] if spec.get("networkIsolation") == "strict" else ["Ingress"]
+        manifests.append(
+            (
+                "network-policy",
+                {
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "NetworkPolicy",
+                    "metadata": {"name": "devplat-isolation", "namespace": target},
+                    "spec": {
+                        "podSelector": {},
+                        "policyTypes": policy_types,
+                        "ingress": [{"from": [{"podSelector": {}}]}],
+                    },
+                },
+            )
+        )
+    children = [
+        _managed(
+            "kubernetes.m.crossplane.io/v1alpha1",
+            "Object",
+            f"{name}-{resource}",
+            namespace,
+            xr,
+            {"manifest": manifest},
+            READY,
+            resource=resource,
+            at_provider={"manifest": manifest},
+        )
+        for resource, manifest in manifests
+    ]
+    return _composing(xr, children)
 
 
 def claim(namespace: str, name: str) -> list[Obj]:
@@ -413,7 +691,11 @@ def claim(namespace: str, name: str) -> list[Obj]:
         name,
         namespace,
         age=300,
-        spec={**parameters, "writeConnectionSecretToRef": {"name": f"{name}-conn"}},
+        spec={
+            **parameters,
+            "compositeDeletePolicy": "Background",
+            "writeConnectionSecretToRef": {"name": f"{name}-conn"},
+        },
         status={"conditions": READY},
     )
     xr = obj(
@@ -422,7 +704,7 @@ def claim(namespace: str, name: str) -> list[Obj]:
         xr_name,
         age=300,
         labels={"crossplane.io/claim-name": name, "crossplane.io/claim-namespace": namespace},
-        spec={**parameters, "claimRef": ref(claim_obj)},
+        spec={**parameters, "compositionUpdatePolicy": "Automatic", "claimRef": ref(claim_obj)},
         status={"conditions": READY},
     )
     claim_obj["spec"]["resourceRef"] = ref(xr)
@@ -466,19 +748,65 @@ def team_namespace(team: str) -> list[Obj]:
     ]
 
 
+ORDERS_DB: Obj = {
+    "engine": "postgres",
+    "engineVersion": "16",
+    "size": "small",
+    "storageGB": 20,
+    "backups": {"enabled": True, "retentionDays": 7},
+}
+APP_RESOURCES: Obj = {"requests": {"cpu": "250m", "memory": "128Mi"}, "limits": CONTAINER_RESOURCES["limits"]}
+APP_DEFAULTS: Obj = {"port": 8080, "replicas": 2, "autoscaling": {"enabled": False, "minReplicas": 2, "maxReplicas": 5}}
+
+
+def _with_compositions(objects: list[Obj]) -> list[Obj]:
+    """Set each platform composite's composition to its XRD's default, as Crossplane's composition selection does."""
+    defaults = {
+        xrd["spec"]["names"]["kind"]: (xrd["spec"].get("defaultCompositionRef") or {}).get("name")
+        for xrd in platform_xrds()
+    }
+    for found in objects:
+        if found["apiVersion"] == f"{PLATFORM_GROUP}/v1alpha1" and defaults.get(found["kind"]):
+            found["spec"]["crossplane"]["compositionRef"] = {"name": defaults[found["kind"]]}
+    return objects
+
+
 def demo_objects() -> list[Obj]:
-    """Everything `--seed demo` loads, CRDs first."""
+    """Everything `--seed demo` loads, CRDs first, then the package (whose XRDs define the composite kinds)."""
     objects: list[Obj] = list(crossplane_crds())
     objects += crossplane_install()
     for team in TEAMS:
         objects += team_namespace(team)
-    objects += database("team-payments", "orders-db")
-    objects += app("team-payments", "orders-api", "ghcr.io/acme/orders-api:1.14.2", database_name="orders-db")
-    objects += cache("team-payments", "sessions")
-    objects += database("team-checkout", "checkout-db", failing=True, engine_version="13.2")
-    objects += app(
-        "team-checkout", "checkout-web", "ghcr.io/acme/checkout-web:3.2.0", database_name="checkout-db", ready=False
-    )
+    composites = [
+        *database("team-payments", "orders-db", ORDERS_DB),
+        *app(
+            "team-payments",
+            "orders-api",
+            {
+                "image": "ghcr.io/acme/orders-api:1.14.2",
+                **APP_DEFAULTS,
+                "resources": APP_RESOURCES,
+                "databaseRef": {"name": "orders-db"},
+            },
+        ),
+        *cache(
+            "team-payments", "sessions", {"engine": "redis", "engineVersion": "7.1", "size": "small", "replicas": 1}
+        ),
+        *database("team-checkout", "checkout-db", {**ORDERS_DB, "engineVersion": "17"}, failing=True),
+        *app(
+            "team-checkout",
+            "checkout-web",
+            {
+                "image": "ghcr.io/acme/checkout-web:3.2.0",
+                **APP_DEFAULTS,
+                "resources": APP_RESOURCES,
+                "databaseRef": {"name": "checkout-db"},
+            },
+            waiting="Database checkout-db is not Ready yet",
+            secret_missing=True,
+        ),
+    ]
+    objects += _with_compositions(composites)
     objects += claim("team-search", "search-db")
     objects += workload("team-search", "search-indexer", "ghcr.io/acme/search-indexer:0.9.1", replicas=1)
     return objects

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from control_plane.sandbox.errors import ApiError, bad_request
+from control_plane.kubeapi.errors import ApiError, bad_request
 
 Predicate = Callable[[dict[str, Any]], bool]
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from control_plane.sandbox.errors import expired
+from control_plane.kubeapi.errors import expired
 
 Key = tuple[str, str]  # (namespace or "", name)
 Storage = tuple[str, str]  # (group, plural)

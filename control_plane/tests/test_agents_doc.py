@@ -90,4 +90,4 @@ def test_the_agents_guide_runs_as_written(demo_platform, live_server):
             assert following[0] == "json", f"block {index} is not followed by its output"
             real = json.loads(output)
             assert not shape_of(json.loads(following[1]), real), (shape_of(json.loads(following[1]), real), real)
-    assert ran == {"sh": 6, "python": 1}
+    assert ran == {"sh": 8, "python": 1}

@@ -1,5 +1,5 @@
-"""The inventory operations are documented for agents: a stable operation id, a summary, a description, every
-parameter described with an example, the errors they answer and at least one example answer."""
+"""The inventory and provisioning operations are documented for agents: a stable operation id, a summary, a
+description, every parameter described with an example, the errors they answer and at least one example answer."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ OPERATIONS = {
     ("/api/v1/sync-runs/{id}/", "get"): ("sync_runs_retrieve", {"404"}),
     ("/api/v1/capabilities/", "get"): ("capabilities_list", set()),
     ("/api/v1/capabilities/{name}/", "get"): ("capabilities_retrieve", {"404"}),
+    ("/api/v1/capabilities/{capability}/requests/", "get"): ("capability_requests_list", {"400", "404"}),
+    ("/api/v1/capabilities/{capability}/requests/", "post"): ("capability_requests_create", {"400", "404", "409"}),
+    ("/api/v1/capabilities/{capability}/requests/{id}/", "get"): ("capability_requests_retrieve", {"404"}),
+    ("/api/v1/capabilities/{capability}/requests/{id}/", "patch"): (
+        "capability_requests_update",
+        {"400", "404", "409"},
+    ),
+    ("/api/v1/capabilities/{capability}/requests/{id}/", "delete"): ("capability_requests_delete", {"404", "409"}),
 }
 INVENTORY_PREFIXES = (
     "/api/v1/resources/",
@@ -37,7 +45,7 @@ def schema() -> dict[str, Any]:
     return SchemaGenerator().get_schema(request=None, public=True)
 
 
-def test_the_inventory_routes_are_exactly_these_read_only_operations(schema):
+def test_the_inventory_and_provisioning_routes_are_exactly_these_operations(schema):
     found = {
         (path, method)
         for path, operations in schema["paths"].items()

@@ -19,6 +19,7 @@ from drf_spectacular.generators import EndpointEnumerator
 
 from control_plane.choices import ChangeTypeChoices, EdgeRelationChoices, HealthChoices
 from control_plane.models import Cluster
+from control_plane.provisioning.tests.factories import ProvisioningRequestFactory
 from control_plane.tests.factories import ClusterFactory
 from control_plane.tests.inventory_factories import (
     ClaimFactory,
@@ -40,6 +41,8 @@ API_PREFIX = "/api/v1/"
 SCOPES = ("read", "provision", "admin")
 MARKS = {"a": "zq7a", "b": "zq7b", "unowned": "zq7u"}
 XRD_NAME = "xdatabases.example.org"
+# Path parameters that narrow a collection instead of picking a row, and the world's value for each.
+SCOPE_PARAMS = {"capability": XRD_NAME}
 
 
 @dataclass
@@ -125,6 +128,18 @@ def build_world() -> World:
         change = ResourceChangeFactory(resource=resource, change_type=ChangeTypeChoices.ADDED)
         world.owned[owner].append(change)
     SyncRunFactory(cluster=cluster, resource_type=world.owned["a"][0].resource_type)  # type: ignore[attr-defined]
+    for owner in ("a", "b"):
+        world.owned[owner].append(
+            ProvisioningRequestFactory(
+                team=world.teams[owner],
+                cluster=cluster,
+                capability=XRD_NAME,
+                api_version="example.org/v1alpha1",
+                kind="XDatabase",
+                name=f"orders-{MARKS[owner]}",
+                parameters={"owner": MARKS[owner]},
+            )
+        )
     return world
 
 
@@ -179,7 +194,8 @@ class Endpoint:
 
     @property
     def params(self) -> list[str]:
-        return re.findall(r"{(\w+)}", self.path)
+        """The path parameters that pick a row (those in SCOPE_PARAMS only narrow the collection)."""
+        return [name for name in re.findall(r"{(\w+)}", self.path) if name not in SCOPE_PARAMS]
 
 
 def api_endpoints() -> Iterator[Endpoint]:
@@ -193,6 +209,8 @@ def api_endpoints() -> Iterator[Endpoint]:
 def fill(endpoint: Endpoint, lookup: Any = None) -> str:
     """The path with `lookup` for its first parameter and, for any other, a value their patterns accept."""
     path = endpoint.path
+    for name, value in SCOPE_PARAMS.items():
+        path = path.replace("{" + name + "}", value)
     for index, name in enumerate(endpoint.params):
         path = path.replace("{" + name + "}", str(lookup) if index == 0 else "x1", 1)
     return path

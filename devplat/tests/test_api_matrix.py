@@ -70,6 +70,7 @@ VISIBLE: dict[str, Callable[[Caller, Any], bool]] = {
     "control_plane.SyncRun": everyone,
     "control_plane.Resource": in_team,
     "control_plane.ResourceChange": in_team,
+    "control_plane.ProvisioningRequest": in_team,
 }
 # ...and may change (or act on) one they can see. The callers are developers: no team admins among them.
 CHANGEABLE: dict[str, Callable[[Caller, Any], bool]] = {
@@ -80,6 +81,7 @@ CHANGEABLE: dict[str, Callable[[Caller, Any], bool]] = {
     "control_plane.SyncRun": nobody,
     "control_plane.Resource": nobody,
     "control_plane.ResourceChange": nobody,
+    "control_plane.ProvisioningRequest": in_team,  # the callers are developers, who request for their teams
 }
 
 
@@ -313,10 +315,11 @@ def check_reads(route: Route, world: World, callers: list[Caller], findings: Fin
     if route.kind == "list":
         check_list(route, world, callers, findings)
     elif route.kind == "collection":
+        path = fill(endpoint)
         for caller in callers:
-            response = client_for(caller).get(endpoint.path)
-            if findings.expect(response, 200, caller.name, f"GET {endpoint.path}"):
-                findings.no_marks(response, caller, f"GET {endpoint.path}")
+            response = client_for(caller).get(path)
+            if findings.expect(response, 200, caller.name, f"GET {path}"):
+                findings.no_marks(response, caller, f"GET {path}")
     elif route.kind == "taught":
         for value, may_see in TAUGHT[endpoint.path].values(world).items():
             for caller in callers:
@@ -329,7 +332,7 @@ def check_reads(route: Route, world: World, callers: list[Caller], findings: Fin
 
 
 def check_list(route: Route, world: World, callers: list[Caller], findings: Findings) -> None:
-    path = route.endpoint.path
+    path = fill(route.endpoint)
     admin = next(caller for caller in callers if caller.is_admin)
     admin_rows = list_rows(client_for(admin), path, findings, admin.name)
     if admin_rows is None:

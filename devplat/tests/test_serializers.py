@@ -24,6 +24,10 @@ PROTECTED = {"team", "owner", "cluster", "status", "uid", "resource_version"}
 REQUEST_ALLOWED = {
     # Picks whose token to create ("this team's service account"), checked by `team_for(..., "change")`.
     ("tokens_create", "team"),
+    # The requesting team and, among those offering the capability, the cluster: checked by the provisioning
+    # service (`team_for`, the developer role, the capability's clusters); the namespace comes from the team.
+    ("capability_requests_create", "team"),
+    ("capability_requests_create", "cluster"),
 }
 CREDENTIALS = {
     "kubeconfig",

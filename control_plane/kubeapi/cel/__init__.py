@@ -28,11 +28,11 @@ package's interface; underscored names are package-internal: submodules import t
 outside this package may.
 """
 
-from control_plane.sandbox.cel.compiler import CompileError, EvaluationError, Program, compile_expression
-from control_plane.sandbox.cel.declarations import OLD_SELF, SELF, SchemaNode, escape
-from control_plane.sandbox.cel.paths import field_path
-from control_plane.sandbox.cel.rules import DEFAULT_REASON, REASONS, Rule, Violation, compile_rules, violations
-from control_plane.sandbox.cel.values import to_value
+from control_plane.kubeapi.cel.compiler import CompileError, EvaluationError, Program, compile_expression
+from control_plane.kubeapi.cel.declarations import OLD_SELF, SELF, SchemaNode, escape
+from control_plane.kubeapi.cel.paths import field_path
+from control_plane.kubeapi.cel.rules import DEFAULT_REASON, REASONS, Rule, Violation, compile_rules, violations
+from control_plane.kubeapi.cel.values import to_value
 
 __all__ = [
     "DEFAULT_REASON",

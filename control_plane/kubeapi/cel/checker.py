@@ -11,7 +11,7 @@ from typing import cast
 
 import lark
 
-from control_plane.sandbox.cel.declarations import _BOOL, _DYN, OLD_SELF, _element, _fields, _Static, _static
+from control_plane.kubeapi.cel.declarations import _BOOL, _DYN, OLD_SELF, _element, _fields, _Static, _static
 
 
 def _display(source: str, line: int, column: int, message: str) -> str:

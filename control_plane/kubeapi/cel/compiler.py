@@ -13,10 +13,10 @@ from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, CELUnsupportedError
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
-from control_plane.sandbox.cel.checker import _Checker, _display
-from control_plane.sandbox.cel.declarations import OLD_SELF, SELF, SchemaNode, _static
-from control_plane.sandbox.cel.library import _FUNCTIONS
-from control_plane.sandbox.cel.values import _describe
+from control_plane.kubeapi.cel.checker import _Checker, _display
+from control_plane.kubeapi.cel.declarations import OLD_SELF, SELF, SchemaNode, _static
+from control_plane.kubeapi.cel.library import _FUNCTIONS
+from control_plane.kubeapi.cel.values import _describe
 
 
 class CompileError(Exception):

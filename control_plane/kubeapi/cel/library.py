@@ -9,7 +9,7 @@ from typing import Any
 
 from celpy import celtypes
 
-from control_plane.sandbox.cel.values import _Optional
+from control_plane.kubeapi.cel.values import _Optional
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")

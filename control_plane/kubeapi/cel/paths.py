@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from control_plane.sandbox.cel.declarations import SchemaNode
+from control_plane.kubeapi.cel.declarations import SchemaNode
 
 
 def field_path(json_path: str, node: SchemaNode) -> str | None:

@@ -12,10 +12,10 @@ from typing import Any
 
 from celpy import celtypes
 
-from control_plane.sandbox.cel.compiler import CompileError, EvaluationError, Program, compile_expression
-from control_plane.sandbox.cel.declarations import OLD_SELF, SELF, SchemaNode
-from control_plane.sandbox.cel.paths import field_path
-from control_plane.sandbox.cel.values import _Optional, to_value
+from control_plane.kubeapi.cel.compiler import CompileError, EvaluationError, Program, compile_expression
+from control_plane.kubeapi.cel.declarations import OLD_SELF, SELF, SchemaNode
+from control_plane.kubeapi.cel.paths import field_path
+from control_plane.kubeapi.cel.values import _Optional, to_value
 
 DEFAULT_REASON = "FieldValueInvalid"
 REASONS = ("FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired")

@@ -10,7 +10,7 @@ from typing import Any
 from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
-from control_plane.sandbox.cel.declarations import SchemaNode, _fields, escape
+from control_plane.kubeapi.cel.declarations import SchemaNode, _fields, escape
 
 
 def to_value(value: Any, node: SchemaNode, resource_root: bool = False) -> Any:

@@ -36,7 +36,7 @@ package's interface; underscored names are package-internal: submodules import t
 outside this package may.
 """
 
-from control_plane.sandbox.schema.admission import Admitted, admit
-from control_plane.sandbox.schema.crd import crd_problems
+from control_plane.kubeapi.schema.admission import Admitted, admit
+from control_plane.kubeapi.schema.crd import crd_problems
 
 __all__ = ["Admitted", "admit", "crd_problems"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from control_plane.sandbox.errors import invalid
-from control_plane.sandbox.schema.causes import _child
-from control_plane.sandbox.schema.nodes import _compiled, _Node
-from control_plane.sandbox.schema.rules import _check_rules
-from control_plane.sandbox.schema.validation import _check_embedded, _check_list_type, _check_node, _check_tree
+from control_plane.kubeapi.errors import invalid
+from control_plane.kubeapi.schema.causes import _child
+from control_plane.kubeapi.schema.nodes import _compiled, _Node
+from control_plane.kubeapi.schema.rules import _check_rules
+from control_plane.kubeapi.schema.validation import _check_embedded, _check_list_type, _check_node, _check_tree
 
 _META_FIELDS = frozenset(("apiVersion", "kind", "metadata"))
 

@@ -10,7 +10,7 @@ import functools
 import re
 from typing import TYPE_CHECKING, Any
 
-from control_plane.sandbox.schema.causes import (
+from control_plane.kubeapi.schema.causes import (
     _forbidden,
     _go_number,
     _go_quote,
@@ -21,12 +21,12 @@ from control_plane.sandbox.schema.causes import (
     _not_supported,
     _required,
 )
-from control_plane.sandbox.schema.names import _dns1035_label, _dns1123_subdomain
-from control_plane.sandbox.schema.nodes import _Node
-from control_plane.sandbox.schema.patterns import _compile_pattern
+from control_plane.kubeapi.schema.names import _dns1035_label, _dns1123_subdomain
+from control_plane.kubeapi.schema.nodes import _Node
+from control_plane.kubeapi.schema.patterns import _compile_pattern
 
 if TYPE_CHECKING:
-    from control_plane.sandbox import cel
+    from control_plane.kubeapi import cel
 
 
 _OPENAPI_TYPES = ("array", "boolean", "integer", "number", "object", "string")
@@ -339,7 +339,7 @@ def _rules_problems(
 
 
 def _rule_entry_problems(entries: list[Any], node: _Node, path: str) -> list[dict[str, str]]:
-    from control_plane.sandbox import cel
+    from control_plane.kubeapi import cel
 
     problems: list[dict[str, str]] = []
     for index, raw in enumerate(entries):

@@ -9,14 +9,14 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from control_plane.sandbox.schema.causes import _go_json
-from control_plane.sandbox.schema.formats import _FORMAT_CHECKS, _effective_format
-from control_plane.sandbox.schema.patterns import _compile_pattern
+from control_plane.kubeapi.schema.causes import _go_json
+from control_plane.kubeapi.schema.formats import _FORMAT_CHECKS, _effective_format
+from control_plane.kubeapi.schema.patterns import _compile_pattern
 
 if TYPE_CHECKING:
     # Imported where rules exist: loading cel-python and building its parser takes ~0.4 s that processes whose
     # schemas have no x-kubernetes-validations never pay.
-    from control_plane.sandbox import cel
+    from control_plane.kubeapi import cel
 
 
 class _Node:
@@ -99,7 +99,7 @@ class _Node:
         entries = raw.get("x-kubernetes-validations")
         self.rules: tuple[cel.Rule, ...] = ()
         if entries:
-            from control_plane.sandbox import cel
+            from control_plane.kubeapi import cel
 
             self.rules = cel.compile_rules(entries, self, root or self.embedded)
         children = (*self.properties.values(), self.additional, self.items)

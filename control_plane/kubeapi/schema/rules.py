@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from control_plane.sandbox.schema.causes import _child, _duplicate, _forbidden, _GoLiteral, _invalid, _required
-from control_plane.sandbox.schema.nodes import _Node
-from control_plane.sandbox.schema.validation import _canonical
+from control_plane.kubeapi.schema.causes import _child, _duplicate, _forbidden, _GoLiteral, _invalid, _required
+from control_plane.kubeapi.schema.nodes import _Node
+from control_plane.kubeapi.schema.validation import _canonical
 
 if TYPE_CHECKING:
-    from control_plane.sandbox import cel
+    from control_plane.kubeapi import cel
 
 
 # Cause types after which upstream does not run the rules: the object lacks the shape they were written for.
@@ -42,7 +42,7 @@ def _rules_at(
     if value is None:
         return
     if node.rules:
-        from control_plane.sandbox import cel
+        from control_plane.kubeapi import cel
 
         for violation in cel.violations(node.rules, value, old, node, resource_root):
             causes.append(_rule_cause(path, node, violation))

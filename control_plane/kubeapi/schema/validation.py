@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from control_plane.sandbox.schema.causes import (
+from control_plane.kubeapi.schema.causes import (
     _cause,
     _child,
     _composite,
@@ -25,8 +25,8 @@ from control_plane.sandbox.schema.causes import (
     _type_invalid,
     _type_mismatch,
 )
-from control_plane.sandbox.schema.names import _dns1035_label
-from control_plane.sandbox.schema.nodes import _Node
+from control_plane.kubeapi.schema.names import _dns1035_label
+from control_plane.kubeapi.schema.nodes import _Node
 
 _MAX_JSON_INTEGER = float(1 << 53)
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from control_plane.sandbox.errors import ApiError
-from control_plane.sandbox.schema import Admitted, admit, crd_problems
+from control_plane.kubeapi.errors import ApiError
+from control_plane.kubeapi.schema import Admitted, admit, crd_problems
 
 CROSSPLANE_CRDS = Path(__file__).resolve().parents[4] / "shared" / "crossplane-crds" / "crossplane-v2.3.4"
 

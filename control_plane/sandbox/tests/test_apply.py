@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from control_plane.kubeapi.errors import ApiError
 from control_plane.sandbox.apply import (
     SET_LIST,
     Path,
@@ -15,7 +16,6 @@ from control_plane.sandbox.apply import (
     server_side_apply,
     track_update,
 )
-from control_plane.sandbox.errors import ApiError
 
 NOW = "2024-05-01T10:00:00Z"
 LATER = "2024-05-01T10:05:00Z"

@@ -460,6 +460,49 @@ def test_garbage_collection_deletes_dependents_of_a_deleted_owner(core, namespac
     assert core.list_namespaced_config_map(namespace).items == []
 
 
+def owned(core, namespace: str, name: str, *owners, finalizers: tuple[str, ...] = ()) -> None:
+    """A ConfigMap owned by the given ConfigMaps."""
+    references = [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": o.metadata.name, "uid": o.metadata.uid} for o in owners
+    ]
+    metadata = {"name": name, "ownerReferences": references, "finalizers": list(finalizers)}
+    core.create_namespaced_config_map(namespace, {"metadata": metadata})
+
+
+def names(core, namespace: str) -> list[str]:
+    return sorted(i.metadata.name for i in core.list_namespaced_config_map(namespace).items)
+
+
+def test_background_garbage_collection_follows_the_ownership_chain_and_spares_co_owned_dependents(core, namespace):
+    owner = core.create_namespaced_config_map(namespace, cm("owner"))
+    other = core.create_namespaced_config_map(namespace, cm("other"))
+    owned(core, namespace, "child", owner)
+    owned(core, namespace, "grandchild", core.read_namespaced_config_map("child", namespace))
+    owned(core, namespace, "shared", owner, other)
+    core.delete_namespaced_config_map("owner", namespace, body=client.V1DeleteOptions(propagation_policy="Background"))
+    assert names(core, namespace) == ["other", "shared"]
+
+
+def test_foreground_deletion_keeps_the_owner_until_its_dependents_are_gone(core, namespace):
+    owner = core.create_namespaced_config_map(namespace, cm("owner"))
+    owned(core, namespace, "held", owner, finalizers=("example.devplat.io/cleanup",))
+    owned(core, namespace, "free", owner)
+    core.delete_namespaced_config_map("owner", namespace, body=client.V1DeleteOptions(propagation_policy="Foreground"))
+    waiting = core.read_namespaced_config_map("owner", namespace)
+    assert waiting.metadata.deletion_timestamp is not None and waiting.metadata.finalizers == ["foregroundDeletion"]
+    assert names(core, namespace) == ["held", "owner"]
+    core.patch_namespaced_config_map("held", namespace, {"metadata": {"finalizers": None}})
+    assert names(core, namespace) == []
+
+
+def test_orphan_deletion_keeps_the_dependents_and_drops_their_reference(core, namespace):
+    owner = core.create_namespaced_config_map(namespace, cm("owner"))
+    owned(core, namespace, "child", owner)
+    core.delete_namespaced_config_map("owner", namespace, body=client.V1DeleteOptions(propagation_policy="Orphan"))
+    assert names(core, namespace) == ["child"]
+    assert core.read_namespaced_config_map("child", namespace).metadata.owner_references is None
+
+
 def test_deleting_a_namespace_deletes_its_contents(core, namespace):
     core.create_namespaced_config_map(namespace, cm("a"))
     core.delete_namespace(namespace)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from control_plane.sandbox.errors import ApiError
+from control_plane.kubeapi.errors import ApiError
 from control_plane.sandbox.patches import (
     MERGE_KEYS,
     PatchRejected,

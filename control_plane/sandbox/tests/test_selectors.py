@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from control_plane.sandbox.errors import ApiError
+from control_plane.kubeapi.errors import ApiError
 from control_plane.sandbox.selectors import field_predicate, label_predicate
 
 LABELS = {"app": "web", "env": "prod", "replicas": "3", "example.com/owner": "payments"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from control_plane.sandbox.errors import ApiError
+from control_plane.kubeapi.errors import ApiError
 from control_plane.sandbox.store import Store
 
 PODS = ("", "pods")

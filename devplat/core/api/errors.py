@@ -20,7 +20,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from devplat.core.errors import Forbidden, NotFound
+from devplat.core.errors import Conflict as ServiceConflict
+from devplat.core.errors import Forbidden, NotFound, Unavailable
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://devplat.dev/problems/"
@@ -43,6 +44,13 @@ class QueryTimeout(exceptions.APIException):
     )
     default_code = "query_timeout"
     wait = 5  # seconds, sent as Retry-After
+
+
+class ClusterUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A cluster this request needs could not be reached. Retry after the time in Retry-After."
+    default_code = "cluster_unavailable"
+    wait = 10  # seconds, sent as Retry-After
 
 
 class Conflict(exceptions.APIException):
@@ -75,6 +83,25 @@ def _flatten(detail: Any) -> str:
     return str(detail)
 
 
+def _field_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Errors as one flat map of field path to messages, whatever their nesting (a list's items, a nested object):
+    `depends_on.2` for the third item. Agents read one shape; the schema documents that one."""
+    if isinstance(detail, dict):
+        items = [(str(key), value) for key, value in detail.items()]
+    elif isinstance(detail, list) and any(isinstance(value, dict | list) for value in detail):
+        items = [(str(index), value) for index, value in enumerate(detail) if value]
+    else:
+        return {
+            prefix or "non_field_errors": [
+                str(message) for message in (detail if isinstance(detail, list) else [detail])
+            ]
+        }
+    flat: dict[str, list[str]] = {}
+    for key, value in items:
+        flat.update(_field_errors(value, f"{prefix}.{key}" if prefix else key))
+    return flat
+
+
 def _as_api_exception(exc: Exception) -> Exception:
     """Django's and the services' own exceptions, as the DRF exceptions with the same meaning."""
     if isinstance(exc, RequestDataTooBig):
@@ -85,6 +112,10 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.NotFound(str(exc) or None)
     if isinstance(exc, Forbidden | DjangoPermissionDenied):
         return exceptions.PermissionDenied(str(exc) or None)
+    if isinstance(exc, ServiceConflict):
+        return Conflict(str(exc))
+    if isinstance(exc, Unavailable):
+        return ClusterUnavailable(str(exc))
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -101,7 +132,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     instance = request.get_full_path() if request is not None else ""
     extra: dict[str, Any] = {}
     if isinstance(exc, exceptions.ValidationError):
-        extra["errors"] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        extra["errors"] = _field_errors(
+            exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        )
         detail = "The request is invalid: " + _flatten(exc.detail)
         code = "invalid"
     elif isinstance(exc, exceptions.APIException):

@@ -54,6 +54,12 @@ ERRORS: dict[int, OpenApiResponse] = {
     401: _problem("Unauthorized", 401, "not_authenticated", "Authentication credentials were not provided."),
     403: _problem("Forbidden", 403, "permission_denied", "You do not have permission to perform this action."),
     404: _problem("Not Found", 404, "not_found", "No Team matches the given query."),
+    409: _problem(
+        "Conflict",
+        409,
+        "conflict",
+        "Database/orders-db already exists in team-checkout on prod; change it with an update or delete it first.",
+    ),
     429: _problem("Too Many Requests", 429, "throttled", "Request was throttled. Expected available in 12 seconds."),
     503: _problem(
         "Service Unavailable",

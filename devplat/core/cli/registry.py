@@ -86,6 +86,9 @@ class Noun:
     name: str = ""
     help: str = ""
     default_verb: str = ""  # run when the noun is given alone, e.g. `devplat doctor`
+    # The noun is itself the action, kubectl-style (`devplat create Database orders-db`): its one verb's arguments
+    # follow the noun directly, with no verb word.
+    direct: bool = False
 
     def verbs(self) -> list[tuple[VerbSpec, Callable[[Invocation], Output]]]:
         found = []

@@ -20,7 +20,9 @@ from django.db import DatabaseError
 from devplat.core.actor import Face, acting, actor_for
 from devplat.core.cli.registry import CliError, Invocation, nouns
 from devplat.core.cli.render import render
-from devplat.core.errors import Forbidden, NotFound
+from devplat.core.errors import Conflict, Forbidden, NotFound, Unavailable
+
+AS_HELP = "Act as this user (default: $DEVPLAT_USER)."
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -49,10 +51,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         common = _ArgumentParser(add_help=False)
-        common.add_argument("--as", dest="acting_as", metavar="USER", help="Act as this user (default: $DEVPLAT_USER).")
+        common.add_argument("--as", dest="acting_as", metavar="USER", help=AS_HELP)
         noun_parsers = parser.add_subparsers(dest="noun", metavar="<noun>", required=True, parser_class=_ArgumentParser)
         for noun in nouns():
             noun_parser = noun_parsers.add_parser(noun.name, help=noun.help, description=noun.help)
+            if noun.direct:
+                ((spec, handler),) = noun.verbs()
+                self._add_verb_arguments(noun_parser, spec, handler)
+                noun_parser.add_argument("--as", dest="acting_as", metavar="USER", help=AS_HELP)
+                continue
             verb_parsers = noun_parser.add_subparsers(dest="verb", metavar="<verb>", required=not noun.default_verb)
             for spec, handler in noun.verbs():
                 verb_parser = verb_parsers.add_parser(
@@ -81,7 +88,7 @@ class Command(BaseCommand):
                 )
         except CliError as exc:
             self._fail(str(exc), exc.exit_code)
-        except (NotFound, Forbidden) as exc:
+        except (NotFound, Forbidden, Conflict, Unavailable) as exc:
             self._fail(str(exc), 1)
         except ValidationError as exc:
             self._fail(_validation_message(exc), 1)
