@@ -18,6 +18,7 @@ class ControlPlaneConfig(AppConfig):
             DeleteNoun,
             DescribeNoun,
             GetNoun,
+            PatchNoun,
             TraceNoun,
         )
         from control_plane.sandbox.cli import SandboxNoun
@@ -25,7 +26,7 @@ class ControlPlaneConfig(AppConfig):
         from devplat.core.cli import registry
 
         registry.register(ClustersNoun())
-        for noun in (CapabilitiesNoun, CreateNoun, DeleteNoun, DescribeNoun, GetNoun, TraceNoun):
+        for noun in (CapabilitiesNoun, CreateNoun, DeleteNoun, DescribeNoun, GetNoun, PatchNoun, TraceNoun):
             registry.register(noun())
         registry.register(ResourcesNoun())
         registry.register(SandboxNoun())

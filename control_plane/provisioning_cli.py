@@ -1,5 +1,5 @@
 """The developer's commands, kubectl-style: `devplat capabilities list|show` and
-`devplat create|get|describe|trace|delete`.
+`devplat create|get|describe|trace|patch|delete`.
 
 Every write goes through `control_plane.provisioning.services`, the same path as the API's; reads go through the
 permission-filtered querysets and selectors, so a developer sees only their teams' requests.
@@ -17,6 +17,7 @@ import yaml
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from control_plane.choices import HealthChoices
 from control_plane.inventory_cli import TREE_COLUMNS, age, tree_rows
 from control_plane.models import ProvisioningRequest
 from control_plane.provisioning import services
@@ -30,6 +31,20 @@ GET_COLUMNS = ("name", "team", "namespace", "environment", "phase", "ready", "sy
 PARAMETER_COLUMNS = ("parameter", "type", "default", "allowed", "required", "description")
 WAIT_POLL_SECONDS = 1.0
 DURATION = re.compile(r"^(\d+)([smh]?)$")
+CAPABILITY = arg("capability", help="Kind (Database), plural or XRD name.")
+# How describe, trace, patch and delete name one request.
+ONE_REQUEST = (
+    CAPABILITY,
+    arg("name"),
+    arg("--team", metavar="TEAM", help="When the name is in several teams."),
+    arg("-n", "--namespace", metavar="NS", help="When the name is in several namespaces."),
+)
+# What create and patch share: a dry run, or a wait for the outcome.
+FOLLOW = (
+    arg("--dry-run", action="store_true", help="Validate, check policies and dry-run on the cluster only."),
+    arg("--wait", action="store_true", help="Follow it until it is Ready or fails."),
+    arg("--timeout", default="5m", metavar="DURATION", help="How long --wait waits (default 5m)."),
+)
 # Phases after which --wait stops: Ready succeeds, the others fail.
 FINAL_PHASES = {"Ready": 0, "Failed": 1, "Deleted": 1, "Gone": 1}
 
@@ -167,6 +182,21 @@ def _wait(inv: Invocation, request: ProvisioningRequest, timeout: float) -> Outp
         time.sleep(WAIT_POLL_SECONDS)
 
 
+def _answer(inv: Invocation, outcome: services.Outcome, done: str) -> Output:
+    """How create and patch end: the policies' warnings, then the dry run's object, a wait for the outcome, the
+    request as data, or `done` in words."""
+    for warning in outcome.warnings:
+        inv.progress(f"warning: {warning}")
+    request = outcome.request
+    if request is None:
+        return Output(data=outcome.object) if inv.output != "table" else Output(message=done)
+    if inv.args.wait:
+        return _wait(inv, request, _duration(inv.args.timeout))
+    if inv.output != "table":
+        return Output(data=_request_row(request, states_for([request])[request.pk], timezone.now()))
+    return Output(message=done)
+
+
 class CapabilitiesNoun(Noun):
     name = "capabilities"
     help = "What the platform offers (Crossplane XRDs found in the clusters) and the parameters each takes."
@@ -219,7 +249,7 @@ class CreateNoun(Noun):
     @verb(
         "create",
         "Request a capability instance.",
-        arg("capability", help="Kind (Database), plural or XRD name."),
+        CAPABILITY,
         arg("name", help="The instance's name."),
         arg("--team", required=True, metavar="TEAM", help="The requesting team; you must be one of its developers."),
         arg("--set", action="append", metavar="KEY=VALUE", help="A parameter, e.g. --set storageGB=50 (repeatable)."),
@@ -228,9 +258,7 @@ class CreateNoun(Noun):
         arg("-n", "--namespace", metavar="NS", help="One of the team's namespaces, when it has several."),
         arg("--cluster", metavar="NAME", help="When several clusters offer the capability."),
         arg("--depends-on", action="append", metavar="KIND/NAME", help="Wait for this request (repeatable)."),
-        arg("--dry-run", action="store_true", help="Validate, check policies and dry-run on the cluster only."),
-        arg("--wait", action="store_true", help="Follow it until it is Ready or fails."),
-        arg("--timeout", default="5m", metavar="DURATION", help="How long --wait waits (default 5m)."),
+        *FOLLOW,
         formats=("table", "json", "yaml"),
     )
     def create(self, inv: Invocation) -> Output:
@@ -247,22 +275,61 @@ class CreateNoun(Noun):
             depends_on=inv.args.depends_on or (),
             dry_run=inv.args.dry_run,
         )
-        for warning in outcome.warnings:
-            inv.progress(f"warning: {warning}")
         if outcome.request is None:
-            if inv.output != "table":
-                return Output(data=outcome.object)
             waiting = f"; it would wait for: {'; '.join(outcome.waiting_for)}" if outcome.waiting_for else ""
-            return Output(message=f"{offer.kind}/{inv.args.name} is valid (dry run, nothing created){waiting}.")
+            return _answer(inv, outcome, f"{offer.kind}/{inv.args.name} is valid (dry run, nothing created){waiting}.")
         request = outcome.request
-        if inv.args.wait:
-            return _wait(inv, request, _duration(inv.args.timeout))
-        if inv.output != "table":
-            state = states_for([request])[request.pk]
-            return Output(data=_request_row(request, state, timezone.now()))
         if outcome.waiting_for:
-            return Output(message=f"{request.reference} created; waiting for: {'; '.join(outcome.waiting_for)}.")
-        return Output(message=f"{request.reference} created in {request.namespace} on {request.cluster.name}.")
+            return _answer(inv, outcome, f"{request.reference} created; waiting for: {'; '.join(outcome.waiting_for)}.")
+        return _answer(inv, outcome, f"{request.reference} created in {request.namespace} on {request.cluster.name}.")
+
+
+class PatchNoun(Noun):
+    name = "patch"
+    help = "Change an instance's parameters (merged into what was requested), environment or dependencies."
+    direct = True
+
+    @verb(
+        "patch",
+        "Change an instance: validated, policy-checked and applied again like a new request.",
+        *ONE_REQUEST,
+        arg("--set", action="append", metavar="KEY=VALUE", help="Change a parameter (repeatable)."),
+        arg("--unset", action="append", metavar="KEY", help="Drop a parameter, back to its default (repeatable)."),
+        arg("-f", "--values", metavar="FILE", help="Parameters to merge from a YAML file (- for stdin)."),
+        arg("--environment", metavar="ENV", help="Move it to dev, staging or prod."),
+        arg("--depends-on", action="append", metavar="KIND/NAME", help="Replace its dependencies (repeatable)."),
+        *FOLLOW,
+        formats=("table", "json", "yaml"),
+    )
+    def patch(self, inv: Invocation) -> Output:
+        offer, request = _one(inv, "change")
+        changes: dict[str, Any] = _parameters(inv, offer)
+        for key in inv.args.unset or ():
+            _unset(changes, key)
+        outcome = services.provisioning_request_update(
+            user=inv.user,
+            request=request,
+            parameters=changes,
+            environment=inv.args.environment,
+            depends_on=inv.args.depends_on,
+            dry_run=inv.args.dry_run,
+        )
+        if outcome.request is None:
+            return _answer(inv, outcome, f"{request.reference} would change as asked (dry run, nothing changed).")
+        return _answer(inv, outcome, f"{request.reference} changed and applied again.")
+
+
+def _unset(changes: dict[str, Any], key: str) -> None:
+    """`--unset backups.retentionDays`: a null in the merge patch, which removes the parameter."""
+    *parents, last = [part for part in key.split(".") if part] or [""]
+    if not last:
+        raise CliError(f"--unset {key!r}: name a parameter, e.g. --unset storageGB.")
+    target = changes
+    for part in parents:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise CliError(f"--unset {key!r}: {part!r} is set to a value in this command, not an object.")
+    target[last] = None
 
 
 class GetNoun(Noun):
@@ -273,7 +340,7 @@ class GetNoun(Noun):
     @verb(
         "get",
         "List instances of a capability.",
-        arg("capability", help="Kind (Database), plural or XRD name."),
+        CAPABILITY,
         arg("name", nargs="?", help="Only this instance."),
         arg("--team", metavar="TEAM", help="Only this team's."),
         arg("-n", "--namespace", metavar="NS", help="Only this namespace."),
@@ -296,11 +363,16 @@ class GetNoun(Noun):
 
 
 def _tree(inv: Invocation, request: ProvisioningRequest, state: RequestState) -> tuple[list[dict[str, Any]], str]:
+    """The tree's rows and a line under it: the deepest failure (or what is still progressing), or why there is
+    no tree yet."""
     if state.resource is None:
         return [], f"{request.reference} has no synced composite yet ({state.phase}: {state.message})."
     view = resource_tree_for(inv.user, state.resource)
     failing_id = view.failing.resource.pk if view.failing is not None else None
     message = HIDDEN_FAILURE_MESSAGE if view.failure_hidden else state.resource.failing_message
+    if message:
+        label = "Deepest failure" if view.tree_health == HealthChoices.DEGRADED else "Still progressing"
+        message = f"{label}: {message}"
     return tree_rows(view.root, failing_id), message
 
 
@@ -312,10 +384,7 @@ class DescribeNoun(Noun):
     @verb(
         "describe",
         "Describe an instance.",
-        arg("capability", help="Kind (Database), plural or XRD name."),
-        arg("name"),
-        arg("--team", metavar="TEAM", help="When the name is in several teams."),
-        arg("-n", "--namespace", metavar="NS", help="When the name is in several namespaces."),
+        *ONE_REQUEST,
         formats=("table", "json", "yaml"),
     )
     def describe(self, inv: Invocation) -> Output:
@@ -365,7 +434,7 @@ def _describe_text(data: dict[str, Any]) -> str:
         *(f"  {row['name']}  {row['health']}  {row['message']}".rstrip() for row in data["tree"]),
     ]
     if data["deepestFailure"]:
-        lines.append(f"Deepest failure: {data['deepestFailure']}")
+        lines.append(str(data["deepestFailure"]))
     return "\n".join(lines)
 
 
@@ -377,10 +446,7 @@ class TraceNoun(Noun):
     @verb(
         "trace",
         "Trace an instance.",
-        arg("capability", help="Kind (Database), plural or XRD name."),
-        arg("name"),
-        arg("--team", metavar="TEAM", help="When the name is in several teams."),
-        arg("-n", "--namespace", metavar="NS", help="When the name is in several namespaces."),
+        *ONE_REQUEST,
         formats=("table", "json", "yaml"),
     )
     def trace(self, inv: Invocation) -> Output:
@@ -390,7 +456,7 @@ class TraceNoun(Noun):
         if inv.output != "table":
             data = {"request": request.reference, "phase": state.phase, "tree": rows, "deepestFailure": failing}
             return Output(data=data)
-        message = f"Deepest failure: {failing}" if failing else ("" if rows else failing)
+        message = failing
         return Output(rows=rows, columns=TREE_COLUMNS, message=message)
 
 
@@ -402,10 +468,7 @@ class DeleteNoun(Noun):
     @verb(
         "delete",
         "Delete an instance.",
-        arg("capability", help="Kind (Database), plural or XRD name."),
-        arg("name"),
-        arg("--team", metavar="TEAM", help="When the name is in several teams."),
-        arg("-n", "--namespace", metavar="NS", help="When the name is in several namespaces."),
+        *ONE_REQUEST,
     )
     def delete(self, inv: Invocation) -> Output:
         _, request = _one(inv, "delete")

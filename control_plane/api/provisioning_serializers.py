@@ -14,7 +14,7 @@ from rest_framework import serializers
 from control_plane.choices import EnvironmentChoices
 from control_plane.models import ProvisioningRequest
 
-PHASES = ("Waiting", "Applied", "Creating", "Ready", "Failing", "Failed", "Deleted", "Gone")
+PHASES = ("Waiting", "Applied", "Updating", "Creating", "Ready", "Failing", "Failed", "Deleted", "Gone")
 
 
 class RequestResourceSerializer(serializers.Serializer):

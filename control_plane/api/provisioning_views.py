@@ -149,12 +149,23 @@ CREATE_EXAMPLES = [
 ]
 
 
+def _dry_run(outcome: services.Outcome) -> Response:
+    """What a dry run answers: the object as the cluster would store it, with the policies' warnings."""
+    answer = {
+        "dry_run": True,
+        "object": outcome.object,
+        "warnings": outcome.warnings,
+        "waiting_for": outcome.waiting_for,
+    }
+    return Response(DryRunSerializer(answer).data)
+
+
 @extend_schema_view(
     list=extend_schema(
         operation_id="capability_requests_list",
         summary="List requests of a capability",
         description="The provisioning requests of this capability made by your teams, newest first, each with its "
-        "phase (Waiting, Applied, Creating, Ready, Failing, Failed, Deleted, Gone) and the synced composite.",
+        "phase (Waiting, Applied, Updating, Creating, Ready, Failing, Failed, Deleted, Gone) and the synced composite.",
         parameters=[CAPABILITY, INCLUDE_DELETED],
         responses={200: ProvisioningRequestSerializer(many=True), **errors(400, 404)},
         examples=[OpenApiExample("requests", value=REQUEST_EXAMPLE, response_only=True)],
@@ -278,13 +289,7 @@ class ProvisioningRequestViewSet(
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, "")[:255],
         )
         if outcome.request is None:
-            answer = {
-                "dry_run": True,
-                "object": outcome.object,
-                "warnings": outcome.warnings,
-                "waiting_for": outcome.waiting_for,
-            }
-            return Response(DryRunSerializer(answer).data)
+            return _dry_run(outcome)
         if outcome.replayed:
             return self._answer(outcome.request, headers={REPLAYED_HEADER: "true"})
         return self._answer(outcome.request, status.HTTP_201_CREATED)
@@ -303,8 +308,7 @@ class ProvisioningRequestViewSet(
             dry_run=data["dry_run"],
         )
         if outcome.request is None:
-            answer = {"dry_run": True, "object": outcome.object, "warnings": outcome.warnings, "waiting_for": []}
-            return Response(DryRunSerializer(answer).data)
+            return _dry_run(outcome)
         return self._answer(outcome.request)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

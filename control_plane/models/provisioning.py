@@ -43,6 +43,9 @@ class ProvisioningRequest(models.Model):
         max_length=253, blank=True, editable=False, help_text="The Secret dependents wait for; empty when none."
     )
     resource_uid = models.CharField(max_length=64, blank=True, editable=False)
+    applied_generation = models.BigIntegerField(
+        null=True, blank=True, editable=False, help_text="metadata.generation of the composite devplat last applied."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
     )

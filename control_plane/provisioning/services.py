@@ -142,7 +142,9 @@ def _apply(request: ProvisioningRequest, offer: Offer) -> dict[str, Any]:
     request.status_message = ""
     request.waiting_for = []
     request.applied_at = timezone.now()
-    request.resource_uid = (stored.get("metadata") or {}).get("uid", "")
+    metadata = stored.get("metadata") or {}
+    request.resource_uid = metadata.get("uid", "")
+    request.applied_generation = metadata.get("generation")
     return stored
 
 

@@ -277,7 +277,12 @@ def workload(
         labels={"app": name},
         owner=deployment,
         spec={"replicas": replicas, "selector": {"matchLabels": {"app": name}}},
-        status={"replicas": replicas, "readyReplicas": available, "availableReplicas": available},
+        status={
+            "observedGeneration": 1,
+            "replicas": replicas,
+            "readyReplicas": available,
+            "availableReplicas": available,
+        },
     )
     suffixes = [*_POD_SUFFIXES, *(suffix(namespace, name, str(index)) for index in range(3, replicas))]
     pods = [

@@ -10,6 +10,9 @@ Compile-time checks: syntax (with line and column), undeclared variables, unknow
 `context` fields, macro forms, and a result that cannot be a bool. `object` is not typed here (a policy may target
 several kinds), so a missing field surfaces at evaluation, where it counts as a violation (fail closed).
 
+The check's walk over operators, literals and variables, the parser lock and the common error wording are
+`devplat.core.cel`'s, shared with the CRD validation rules of `control_plane.kubeapi.cel`.
+
 Limits, so a careless or hostile expression cannot hang an admission request:
 - compile time: at most MAX_EXPRESSION_LENGTH characters and a parse tree at most MAX_NESTING deep (evaluation is
   recursive; this keeps it far from Python's recursion limit).
@@ -26,7 +29,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +41,8 @@ from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, CELSyntaxError, CELUnsupportedError, Evaluator
 from django.core.serializers.json import DjangoJSONEncoder
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
+from devplat.core.cel import BOOL, DYN, FUNCTIONS, MACROS, METHODS, Checker, Static, describe, leaf, message, parse
 
 MAX_EXPRESSION_LENGTH = 4096
 MAX_NESTING = 300  # parse-tree levels; `a && b` is about 25, each parenthesis or macro body adds about 10
@@ -135,7 +139,6 @@ class Program:
 
 
 _ENVIRONMENT = celpy.Environment()
-_PARSE_LOCK = threading.Lock()  # cel-python does not promise a thread-safe parser
 
 
 @functools.lru_cache(maxsize=COMPILED_CACHE_SIZE)
@@ -149,8 +152,7 @@ def compile_expression(source: str) -> Program:
     if not source.strip():
         raise CompileError("the expression is empty; write a CEL condition that is true when the object is allowed")
     try:
-        with _PARSE_LOCK:
-            tree = _ENVIRONMENT.compile(source)
+        tree = parse(source)
     except CELParseError as error:
         raise CompileError(_syntax_error(error)) from None
     depth = _depth(tree)
@@ -160,9 +162,9 @@ def compile_expression(source: str) -> Program:
             "flatten parentheses or nested comprehensions"
         )
     checker = _Checker()
-    kind = checker.check(tree, {OBJECT: _DYN, CONTEXT: _CONTEXT})
-    if not checker.issues and kind not in (_BOOL, _DYN):
-        shown = "map" if kind == _CONTEXT else kind
+    kind = checker.check(tree, {OBJECT: DYN, CONTEXT: _CONTEXT})
+    if not checker.issues and kind not in (BOOL, DYN):
+        shown = "map" if kind == _CONTEXT else kind.kind
         checker.issues.append(f"the expression must evaluate to a bool (true means allowed), not {shown}")
     if checker.issues:
         raise CompileError("; ".join(checker.issues))
@@ -196,196 +198,79 @@ def _syntax_error(error: CELParseError) -> str:
     return f"{where}: {str(error).splitlines()[0]}"
 
 
-# Static kinds the checker tracks; "dyn" is anything (fields of `object`, index results).
-_DYN, _BOOL, _CONTEXT = "dyn", "bool", "context"
-_LITERALS = {
-    "INT_LIT": "int",
-    "UINT_LIT": "uint",
-    "FLOAT_LIT": "double",
-    "STRING_LIT": "string",
-    "MLSTRING_LIT": "string",
-    "BYTES_LIT": "bytes",
-    "BOOL_LIT": "bool",
-    "NULL_LIT": "null",
-}
-_TYPE_NAMES = frozenset(("bool", "bytes", "double", "int", "list", "map", "null_type", "string", "type", "uint"))
-_FUNCTIONS = {
-    "bool": "bool",
-    "bytes": "bytes",
-    "double": "double",
-    "duration": "duration",
-    "dyn": _DYN,
-    "int": "int",
-    "matches": "bool",
-    "size": "int",
-    "string": "string",
-    "timestamp": "timestamp",
-    "type": "type",
-    "uint": "uint",
-}
-_METHODS = {
-    "contains": "bool",
-    "endsWith": "bool",
-    "matches": "bool",
-    "size": "int",
-    "startsWith": "bool",
-    **dict.fromkeys(
-        (
-            "getDate getDayOfMonth getDayOfWeek getDayOfYear getFullYear getHours getMilliseconds getMinutes "
-            "getMonth getSeconds"
-        ).split(),
-        "int",
-    ),
-}
-_MACROS = {"all": "bool", "exists": "bool", "exists_one": "bool", "filter": "list", "map": "list"}
-_SINGLE = frozenset(("member", "primary", "paren_expr"))
+# `context` is a map whose fields are known: a kind of its own, so selecting a field can be checked.
+_CONTEXT = Static("context")
 
 
-class _Checker:
-    """Walks the parse tree once: names, functions, macro forms, `context` fields, and the result's kind."""
+class _Checker(Checker):
+    """Walks the parse tree once: names, functions, macro forms, `context` fields, and the result's kind.
 
-    def __init__(self) -> None:
-        self.issues: list[str] = []
+    On top of the shared walk: `context`'s declared fields (`object` stays dyn), the functions and methods a portable
+    policy may call, and issues worded for policy authors (position, then what is declared).
+    """
 
-    def check(self, tree: lark.Tree | lark.Token, scope: dict[str, str]) -> str:
-        if isinstance(tree, lark.Token):
-            return _DYN
-        if tree.data in _SINGLE:
-            return self.check(tree.children[0], scope)
-        handler = getattr(self, f"_{tree.data}", None)
-        if handler is None:
-            for child in tree.children:
-                self.check(child, scope)
-            return _DYN
-        return handler(tree, scope)
-
-    def _issue(self, token: lark.Token, message: str, hint: str = "") -> str:
+    def _issue(self, token: lark.Token, message: str, hint: str = "") -> Static:
         where = f"line {token.line or 1}, column {token.column or 1}"
         self.issues.append(f"{message} at {where} ({hint})" if hint else f"{message} at {where}")
-        return _DYN
+        return DYN
 
-    def _expr(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        if len(tree.children) == 1:
-            return self.check(tree.children[0], scope)
-        condition, yes, no = tree.children
-        self.check(condition, scope)
-        return _same(self.check(yes, scope), self.check(no, scope))
-
-    def _binary(self, tree: lark.Tree, scope: dict[str, str]) -> tuple[str, str] | None:
-        """Both operands' kinds for `a op b` (an operator node may wrap the left operand), None for a pass-through."""
-        if len(tree.children) == 1:
-            return None
-        left, right = tree.children
-        if isinstance(left, lark.Tree) and left.data.startswith(f"{tree.data}_"):  # relation_lt, addition_add, ...
-            left = left.children[0]
-        return self.check(left, scope), self.check(right, scope)
-
-    def _logical(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        operands = self._binary(tree, scope)
-        return self.check(tree.children[0], scope) if operands is None else _BOOL
-
-    _conditionalor = _conditionaland = _relation = _logical
-
-    def _arithmetic(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        operands = self._binary(tree, scope)
-        return self.check(tree.children[0], scope) if operands is None else _same(*operands)
-
-    _addition = _multiplication = _arithmetic
-
-    def _unary(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        if len(tree.children) == 1:
-            return self.check(tree.children[0], scope)
-        operator, operand = tree.children
-        kind = self.check(operand, scope)
-        return _BOOL if isinstance(operator, lark.Tree) and operator.data == "unary_not" else kind
-
-    def _literal(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        token = tree.children[0]
-        return _LITERALS.get(token.type, _DYN) if isinstance(token, lark.Token) else _DYN
-
-    def _list_lit(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        for child in tree.children:
-            self.check(child, scope)
-        return "list"
-
-    def _map_lit(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        for child in tree.children:
-            self.check(child, scope)
-        return "map"
-
-    def _ident(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        token = _token(tree, 0)
-        if str(token) in scope:
-            return scope[str(token)]
-        if str(token) in _TYPE_NAMES:
-            return "type"
+    def _undeclared_variable(self, token: lark.Token, scope: Mapping[str, Static]) -> Static:
         return self._issue(token, f"undeclared reference to {str(token)!r}", f"declared: {', '.join(sorted(scope))}")
 
-    def _dot_ident(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        return self._issue(_token(tree, 0), f"undeclared reference to '.{_token(tree, 0)}'")
+    def _dot_ident(self, tree: lark.Tree, scope: Mapping[str, Static]) -> Static:
+        return self._issue(leaf(tree), f"undeclared reference to '.{leaf(tree)}'")
 
     _dot_ident_arg = _dot_ident
 
-    def _member_object(self, tree: lark.Tree, scope: dict[str, str]) -> str:
+    def _member_object(self, tree: lark.Tree, scope: Mapping[str, Static]) -> Static:
         self.issues.append("message construction (`Name{field: value}`) is not available in policies")
-        return _DYN
+        return DYN
 
-    def _member_dot(self, tree: lark.Tree, scope: dict[str, str]) -> str:
+    def _member_dot(self, tree: lark.Tree, scope: Mapping[str, Static]) -> Static:
         operand = self.check(tree.children[0], scope)
-        name = _token(tree, 1)
+        name = leaf(tree, 1)
         if operand == _CONTEXT:
             if str(name) not in CONTEXT_FIELDS:
                 fields = ", ".join(CONTEXT_FIELDS)
                 return self._issue(name, f"undefined field {str(name)!r} of context", f"fields: {fields}")
-            return "string"
-        return _DYN
+            return Static("string")
+        return DYN
 
-    def _member_index(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        self.check(tree.children[0], scope)
-        self.check(tree.children[1], scope)
-        return _DYN
-
-    def _ident_arg(self, tree: lark.Tree, scope: dict[str, str]) -> str:
-        token = _token(tree, 0)
+    def _ident_arg(self, tree: lark.Tree, scope: Mapping[str, Static]) -> Static:
+        token = leaf(tree)
         arguments = _arguments(tree, 1)
         if str(token) == "has":
             field = _unwrap(arguments[0]) if len(arguments) == 1 else None
             if field is None or field.data != "member_dot":
                 return self._issue(token, "has() takes one field selection, e.g. has(object.spec.backups)")
             self.check(field, scope)
-            return _BOOL
-        if str(token) not in _FUNCTIONS:
-            return self._issue(token, f"unknown function {str(token)!r}", f"functions: has, {', '.join(_FUNCTIONS)}")
+            return BOOL
+        if str(token) not in FUNCTIONS:
+            return self._issue(token, f"unknown function {str(token)!r}", f"functions: has, {', '.join(FUNCTIONS)}")
         for argument in arguments:
             self.check(argument, scope)
-        return _FUNCTIONS[str(token)]
+        return Static(FUNCTIONS[str(token)])
 
-    def _member_dot_arg(self, tree: lark.Tree, scope: dict[str, str]) -> str:
+    def _member_dot_arg(self, tree: lark.Tree, scope: Mapping[str, Static]) -> Static:
         operand = self.check(tree.children[0], scope)
-        token = _token(tree, 1)
+        token = leaf(tree, 1)
         arguments = _arguments(tree, 2)
         name = str(token)
-        if name in _MACROS:
+        if name in MACROS:
             variable = _unwrap(arguments[0]) if len(arguments) == 2 else None
             if variable is None or variable.data != "ident":
                 return self._issue(
                     token, f"{name}() takes a variable name and an expression, e.g. object.spec.items.{name}(i, i.name)"
                 )
-            element = "string" if operand in ("map", _CONTEXT) else _DYN
-            self.check(arguments[1], {**scope, str(_token(variable, 0)): element})
-            return _MACROS[name]
-        if name not in _METHODS:
-            known = ", ".join(sorted((*_METHODS, *_MACROS)))
+            element = Static("string") if operand.kind in ("map", _CONTEXT.kind) else DYN
+            self.check(arguments[1], {**scope, str(leaf(variable)): element})
+            return Static(MACROS[name])
+        if name not in METHODS:
+            known = ", ".join(sorted((*METHODS, *MACROS)))
             return self._issue(token, f"unknown method {name!r}", f"methods: {known}")
         for argument in arguments:
             self.check(argument, scope)
-        return _METHODS[name]
-
-
-def _token(tree: lark.Tree, index: int) -> lark.Token:
-    child = tree.children[index]
-    assert isinstance(child, lark.Token)  # noqa: S101 - the grammar guarantees it
-    return child
+        return Static(METHODS[name])
 
 
 def _arguments(tree: lark.Tree, index: int) -> list[lark.Tree]:
@@ -400,10 +285,6 @@ def _unwrap(tree: lark.Tree) -> lark.Tree:
     while len(tree.children) == 1 and isinstance(tree.children[0], lark.Tree):
         tree = tree.children[0]
     return tree
-
-
-def _same(left: str, right: str) -> str:
-    return left if left == right else _DYN
 
 
 def _type_name(value: Any) -> str:
@@ -434,30 +315,22 @@ _CEL_TYPE = re.compile(r"celpy\.celtypes\.(\w+?)Type\b|<class '(\w+)'>")
 
 def _describe(error: CELEvalError) -> str:
     """cel-python's error in cel-go's words (`no such key: x`, `no such overload: string < int`)."""
-    message = str(error.args[0]) if error.args else "evaluation error"
-    cause = error.args[1] if len(error.args) > 1 else None
+    known = describe(error)
+    if known is not None:
+        return known
+    text = message(error)
     details = error.args[2] if len(error.args) > 2 and error.args[2] else ()
-    if message.startswith("no such member in mapping: "):
-        return "no such key: " + message.removeprefix("no such member in mapping: ").strip("'")
-    if message == "no such key" and details:
-        return f"no such key: {details[0]}"
-    if cause is IndexError:
-        return "index out of bounds"
-    if cause is ZeroDivisionError:
-        return "division by zero"
-    overload = _OVERLOAD.search(message)
+    overload = _OVERLOAD.search(text)
     if overload:
         operands = [(found[0] or found[1]).lower() for found in _CEL_TYPE.findall(overload.group(2))]
         operator = _OPERATORS.get(overload.group(1), overload.group(1))
         return f"no such overload: {f' {operator} '.join(operands)}" if len(operands) == 2 else "no such overload"
-    if "does not support field selection" in message:
-        return f"cannot select a field of a value of type {_type_name_in(message)}"
-    if message == "return error for overflow":
-        return "integer overflow" if not details or str(details[0]) == "overflow" else str(details[0])
-    if message == "match error" and details:
+    if "does not support field selection" in text:
+        return f"cannot select a field of a value of type {_type_name_in(text)}"
+    if text == "match error" and details:
         detail = details[0].decode() if isinstance(details[0], bytes) else str(details[0])
         return f"invalid regular expression: {detail}"
-    return message.split(" (in activation")[0]
+    return text.split(" (in activation")[0]
 
 
 def _type_name_in(message: str) -> str:

@@ -23,9 +23,10 @@ Sources: apiextensions-apiserver `pkg/apiserver/schema/cel` (compilation.go, val
 
 Layout, bottom up: `declarations` (variables, the schema node protocol, CEL names, kinds and fields), `paths`
 (fieldPath), `values` (conversion), `library` (the Kubernetes functions), `checker` (static checking), `compiler`
-(`Program`s) and `rules` (`Rule`, `Violation`, `compile_rules`, `violations`). Only the names below are the
-package's interface; underscored names are package-internal: submodules import them from one another, nothing
-outside this package may.
+(`Program`s) and `rules` (`Rule`, `Violation`, `compile_rules`, `violations`). The checker's walk over operators,
+literals and variables, the parser lock and the common error wording are `devplat.core.cel`'s, shared with
+governance's policy expressions. Only the names below are the package's interface; underscored names are
+package-internal: submodules import them from one another, nothing outside this package may.
 """
 
 from control_plane.kubeapi.cel.compiler import CompileError, EvaluationError, Program, compile_expression

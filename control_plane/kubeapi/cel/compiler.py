@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from control_plane.kubeapi.cel.checker import _Checker, _display
 from control_plane.kubeapi.cel.declarations import OLD_SELF, SELF, SchemaNode, _static
 from control_plane.kubeapi.cel.library import _FUNCTIONS
 from control_plane.kubeapi.cel.values import _describe
+from devplat.core.cel import parse
 
 
 class CompileError(Exception):
@@ -55,7 +55,6 @@ class Program:
 
 
 _ENVIRONMENT = celpy.Environment()
-_PARSE_LOCK = threading.Lock()
 
 
 def compile_expression(
@@ -92,8 +91,7 @@ def compile_expression(
 def _parsed(source: str) -> tuple[lark.Tree, celpy.Runner] | str:
     """The tree and runner of an expression, or its syntax error rendered as a cel-go issue."""
     try:
-        with _PARSE_LOCK:
-            tree = _ENVIRONMENT.compile(source)
+        tree = parse(source)
     except CELParseError as error:
         return _display(source, error.line or 1, error.column or 1, _syntax_message(source, error))
     return tree, _ENVIRONMENT.program(tree, functions=_FUNCTIONS)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from devplat.core.cel import Static
+
 SELF = "self"
 OLD_SELF = "oldSelf"
 
@@ -41,10 +43,9 @@ class SchemaNode(Protocol):
 
 
 @dataclass(frozen=True)
-class _Static:
-    """What the checker knows of an expression: its CEL kind ('dyn' when unknown) and, for data, its schema."""
+class _Static(Static):
+    """What the checker knows of data: its CEL kind and its schema node, so fields and elements can be followed."""
 
-    kind: str
     node: SchemaNode | None = None
     resource_root: bool = False
 
@@ -74,9 +75,9 @@ def _static(node: SchemaNode, resource_root: bool) -> _Static | None:
     return None
 
 
-def _element(static: _Static) -> _Static:
+def _element(static: Static) -> _Static:
     """The static of `list[i]` or `map[key]` (and of a comprehension's variable over a list)."""
-    node = static.node
+    node = static.node if isinstance(static, _Static) else None
     if node is None:
         return _DYN
     child = node.items if static.kind == "list" else node.additional if not node.properties else None

@@ -11,6 +11,7 @@ from celpy import celtypes
 from celpy.evaluation import CELEvalError
 
 from control_plane.kubeapi.cel.declarations import SchemaNode, _fields, escape
+from devplat.core.cel import describe, message
 
 
 def to_value(value: Any, node: SchemaNode, resource_root: bool = False) -> Any:
@@ -162,19 +163,7 @@ class _Optional:
 
 def _describe(error: CELEvalError) -> str:
     """cel-python's error as cel-go words it (`no such key: x`, `index out of bounds`, `no such overload`)."""
-    message = str(error.args[0]) if error.args else "evaluation error"
-    cause = error.args[1] if len(error.args) > 1 else None
-    details = error.args[2] if len(error.args) > 2 else None
-    if message.startswith("no such member in mapping: "):
-        return "no such key: " + message.removeprefix("no such member in mapping: ").strip("'")
-    if message == "no such key" and details:
-        return f"no such key: {details[0]}"
-    if cause is IndexError:
-        return "index out of bounds"
-    if "overload" in message:
-        return "no such overload"
-    if cause is ZeroDivisionError:
-        return "division by zero"
-    if message == "return error for overflow":  # any ValueError a function raised
-        return "integer overflow" if not details or str(details[0]) == "overflow" else str(details[0])
-    return message
+    known = describe(error)
+    if known is not None:
+        return known
+    return "no such overload" if "overload" in message(error) else message(error)

@@ -66,19 +66,24 @@ def platform(transactional_db: None) -> Iterator[Platform]:
         yield Platform(sandbox, cluster, checkout, payments, alice, vera, pete, admin)
 
 
-def mark_ready(platform: Platform, plural: str, namespace: str, name: str, *, secret: str = "") -> None:
-    """Do what Crossplane would: set the composite Ready and, when given, write its connection secret."""
+def mark_ready(
+    platform: Platform, plural: str, namespace: str, name: str, *, secret: str = "", generation: int = 1
+) -> None:
+    """Do what Crossplane would: set the composite Ready for `generation` and, when given, write its connection
+    secret."""
     from control_plane.sandbox.apiserver import WriteOptions
 
     api = platform.sandbox.api
+    since = "2026-11-26T09:00:00Z"
     conditions = [
+        {"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": since},
         {
-            "type": "Synced",
+            "type": "Ready",
             "status": "True",
-            "reason": "ReconcileSuccess",
-            "lastTransitionTime": "2026-11-26T09:00:00Z",
+            "reason": "Available",
+            "lastTransitionTime": since,
+            "observedGeneration": generation,
         },
-        {"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": "2026-11-26T09:00:00Z"},
     ]
     api.patch(
         api.kind("platform.devplat.io", "v1alpha1", plural),
@@ -92,3 +97,18 @@ def mark_ready(platform: Platform, plural: str, namespace: str, name: str, *, se
     if secret:
         body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": secret, "namespace": namespace}}
         api.create(api.kind("", "v1", "secrets"), namespace, body, WriteOptions(field_manager="crossplane"))
+
+
+def apply_as(platform: Platform, manager: str, name: str, spec: dict[str, Any]) -> None:
+    """Someone else (GitOps, a person with kubectl) server-side applies a Database in team-checkout first."""
+    from control_plane.sandbox.apiserver import WriteOptions
+
+    api = platform.sandbox.api
+    body = {
+        "apiVersion": "platform.devplat.io/v1alpha1",
+        "kind": "Database",
+        "metadata": {"name": name, "namespace": "team-checkout"},
+        "spec": spec,
+    }
+    kind = api.kind("platform.devplat.io", "v1alpha1", "databases")
+    api.patch(kind, "team-checkout", name, body, "application/apply-patch+yaml", WriteOptions(field_manager=manager))

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from control_plane.models import ProvisioningRequest
-from control_plane.provisioning.tests.conftest import Platform, mark_ready
+from control_plane.provisioning.tests.conftest import Platform, apply_as, mark_ready
 from control_plane.sync.engine import sync_window
 from identity.tests.factories import ApiTokenFactory
 
@@ -116,17 +116,7 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(pl
 
 
 def test_a_field_manager_conflict_is_a_409_naming_the_other_manager(platform: Platform):
-    from control_plane.sandbox.apiserver import WriteOptions
-
-    api = platform.sandbox.api
-    body = {
-        "apiVersion": "platform.devplat.io/v1alpha1",
-        "kind": "Database",
-        "metadata": {"name": "orders-db", "namespace": NS},
-        "spec": {"size": "large"},
-    }
-    kind = api.kind("platform.devplat.io", "v1alpha1", "databases")
-    api.patch(kind, NS, "orders-db", body, "application/apply-patch+yaml", WriteOptions(field_manager="argocd"))
+    apply_as(platform, "argocd", "orders-db", {"size": "large"})
 
     response = client(platform.alice).post(
         BASE, {"name": "orders-db", "team": "checkout", "parameters": {"size": "small"}}, format="json"

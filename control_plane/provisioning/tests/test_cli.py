@@ -142,3 +142,36 @@ def test_set_is_typed_by_the_schema_where_it_speaks_and_read_as_yaml_where_it_is
     for assignment in ("engineVersion=16", "replicas=3", "backups.enabled=no", "extra=[1, 2]"):
         apply_set(parameters, assignment, schema)
     assert parameters == {"engineVersion": "16", "replicas": 3, "backups": {"enabled": False}, "extra": [1, 2]}
+
+
+def test_patch_merges_changes_unsets_to_defaults_and_refuses_what_the_rules_forbid(platform: Platform):
+    create = ("create", "Database", "orders-db", "--team", "checkout", "--set", "storageGB=50", "--set", "size=large")
+    assert call_devplat(*create, "--as", "alice").code == 0
+
+    shrink = call_devplat("patch", "Database", "orders-db", "--set", "storageGB=30", "--as", "alice")
+    assert (shrink.code, "storageGB cannot be decreased" in shrink.err) == (1, True)
+    viewer = call_devplat("patch", "Database", "orders-db", "--set", "storageGB=80", "--as", "vera")
+    assert (viewer.code, "not change it" in viewer.err) == (1, True)
+
+    ran = call_devplat("patch", "Database", "orders-db", "--set", "storageGB=80", "--unset", "size", "--as", "alice")
+    assert ran.code == 0, ran.err
+    spec = platform.live("databases", NS, "orders-db")["spec"]
+    assert (spec["storageGB"], spec["size"]) == (80, "small")
+    assert ProvisioningRequest.objects.get().parameters == {"storageGB": 80}
+
+
+def test_a_change_reads_applied_then_updating_until_crossplane_reports_the_new_generation(platform: Platform):
+    assert call_devplat("create", "Database", "orders-db", "--team", "checkout", "--as", "alice").code == 0
+    mark_ready(platform, "databases", NS, "orders-db")
+    sync_window(platform.cluster, seconds=10, once=True)
+    assert call_devplat("patch", "Database", "orders-db", "--set", "storageGB=80", "--as", "alice").code == 0
+
+    def phase() -> str:
+        return json.loads(call_devplat("get", "Database", "orders-db", "-o", "json", "--as", "alice").out)[0]["phase"]
+
+    assert phase() == "Applied"  # the sync has not brought generation 2 back
+    sync_window(platform.cluster, seconds=10, once=True)
+    assert phase() == "Updating"  # Ready still speaks of generation 1
+    mark_ready(platform, "databases", NS, "orders-db", generation=2)
+    sync_window(platform.cluster, seconds=10, once=True)
+    assert phase() == "Ready"

@@ -10,8 +10,7 @@ from control_plane.choices import RequestStatusChoices
 from control_plane.models import ProvisioningRequest
 from control_plane.provisioning import services
 from control_plane.provisioning.cluster import FIELD_MANAGER
-from control_plane.provisioning.tests.conftest import Platform, mark_ready
-from control_plane.sandbox.apiserver import WriteOptions
+from control_plane.provisioning.tests.conftest import Platform, apply_as, mark_ready
 from devplat.core.actor import Face, acting, actor_for
 from devplat.core.errors import Conflict, Forbidden, NotFound
 from governance.models import AuditEvent
@@ -131,15 +130,7 @@ def test_a_second_request_of_the_same_name_is_a_conflict(platform: Platform):
 
 
 def test_fields_owned_by_another_manager_are_a_conflict_naming_it(platform: Platform):
-    api = platform.sandbox.api
-    body = {
-        "apiVersion": "platform.devplat.io/v1alpha1",
-        "kind": "Database",
-        "metadata": {"name": "orders-db", "namespace": NS},
-        "spec": {"size": "large"},
-    }
-    kind = api.kind("platform.devplat.io", "v1alpha1", "databases")
-    api.patch(kind, NS, "orders-db", body, "application/apply-patch+yaml", WriteOptions(field_manager="kubectl"))
+    apply_as(platform, "kubectl", "orders-db", {"size": "large"})
 
     with pytest.raises(Conflict, match="kubectl"):
         _request(platform, parameters={"size": "medium"})
