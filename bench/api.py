@@ -19,7 +19,8 @@ DEVPLAT_ENV=production (DEBUG off, persistent connections, statement timeout) an
 `X-Forwarded-Proto: https` as the TLS proxy in front of it would. Each figure is one run of `--seconds` after a
 warm-up of a fifth of that; every answer must be a 2xx, and a sample of each question is checked beforehand for a
 non-empty page (and another team's app for an empty one). The machine is shared, so each figure comes with the CPUs
-the server used meanwhile and those everything else on the machine used (from /proc).
+the server used meanwhile and those everything else on the machine used (from /proc), and the server's CPU time per
+answer, which the rest of the machine moves less than the rates (it takes CPUs away, and costs the server some cache).
 
 Baseline, in the same run: the same questions asked of the sandbox API server directly (what an agent would do
 without devplat), in a child process holding the same objects, uids included (all clusters' objects in one server):
@@ -442,8 +443,9 @@ end
 def run_wrk(target: Target, paths: list[str], args: argparse.Namespace) -> dict[str, Any]:
     """wrk cycling through `paths` for `--seconds` with `--connections` connections (one thread), after a warm-up of
     a fifth of that: requests/s and latency percentiles (from request sent to response read, as wrk measures them),
-    and the CPUs used meanwhile by the `serving` processes, by wrk and by everything else on this shared machine
-    (Redis, which the throttle asks, and PostgreSQL's background processes count as everything else)."""
+    and the CPUs used meanwhile by the `serving` processes (and their CPU time per answer), by wrk and by
+    everything else on this shared machine (Redis, which the throttle asks, and PostgreSQL's background processes
+    count as everything else)."""
     script = LUA % {
         "paths": ", ".join(orjson.dumps(path).decode() for path in paths),
         "headers": "\n".join(
@@ -454,8 +456,8 @@ def run_wrk(target: Target, paths: list[str], args: argparse.Namespace) -> dict[
         lua.write(script)
         lua.flush()
         found: dict[str, Any] = {}
-        for seconds in (max(1.0, args.seconds / 5), args.seconds):
-            command = [args.wrk, "-t1", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout", "10s"]
+        for seconds in (max(1, args.seconds // 5), args.seconds):  # whole seconds: wrk reads no fractions
+            command = [args.wrk, "-t1", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s"]
             command += ["-s", lua.name, f"http://127.0.0.1:{target.port}"]
             pids = target.serving()  # after the warm-up, the server's connections are open
             before = _cpu_seconds(pids)
@@ -474,6 +476,7 @@ def run_wrk(target: Target, paths: list[str], args: argparse.Namespace) -> dict[
         "p99_ms": round(found["p99_ms"], 1),
         "max_ms": round(found["max_ms"], 1),
         "cpu_server": round(server / elapsed, 2),
+        "cpu_ms_per_request": round(1000 * server / found["requests"], 2),
         "cpu_wrk": round(generator / elapsed, 2),
         "cpu_others": round(max(0.0, machine - server - generator) / elapsed, 2),
     }
@@ -592,9 +595,10 @@ def print_table(figures: dict[str, Any], counts: list[int], args: argparse.Names
     print(
         f"{figures['cpus']} CPUs, load average {figures['loadavg_before']} -> {figures['loadavg_after']}; "
         f"PostgreSQL {settings}; gunicorn 2 workers; wrk 1 thread, {args.connections} connections, "
-        f"{args.seconds:g} s per figure. CPUs: used by the server / by everything else on the machine meanwhile."
+        f"{args.seconds} s per figure. CPUs: used by the server / by everything else on the machine meanwhile; "
+        "ms/req: the server's CPU time per answer."
     )
-    side = f"{'req/s':>6} {'p50 / p99 ms':>16} {'rows':>5} {'CPUs':>11}"
+    side = f"{'req/s':>6} {'p50 / p99 ms':>16} {'rows':>5} {'CPUs':>11} {'ms/req':>7}"
     print(f"{'scale':<6} {'question':<28} {'target':<17} devplat: {side}   sandbox: {side}")
     for count in counts:
         name = scale_name(count)
@@ -605,12 +609,15 @@ def print_table(figures: dict[str, Any], counts: list[int], args: argparse.Names
             for side in ("devplat", "sandbox"):
                 found = {k.removeprefix(f"{name}_{question}_{side}_"): v for k, v in figures.items()}
                 if "rps" not in found:
-                    cells.append(f"{'not run':>42}")
+                    cells.append(f"{'not run':>50}")
                     continue
                 latency = f"{found['p50_ms']} / {found['p99_ms']}"
                 cpus = f"{found['cpu_server']} / {found['cpu_others']}"
-                cells.append(f"{found['rps']:>6} {latency:>16} {found['rows_per_page']:>5} {cpus:>11}")
-            print(f"{'':<6} {label:<28} {'>= 300, p99 < 60':<17} {cells[0]:>51}   {cells[1]:>51}")
+                cells.append(
+                    f"{found['rps']:>6} {latency:>16} {found['rows_per_page']:>5} {cpus:>11} "
+                    f"{found['cpu_ms_per_request']:>7}"
+                )
+            print(f"{'':<6} {label:<28} {'>= 300, p99 < 60':<17} {cells[0]:>59}   {cells[1]:>59}")
 
 
 def main() -> None:
@@ -619,13 +626,13 @@ def main() -> None:
     parser.add_argument(
         "--baseline-max", type=int, default=1_000_000, help="largest scale the sandbox serves too (5.3 GB at 1M)"
     )
-    parser.add_argument("--seconds", type=float, default=10.0, help="load per figure, after a warm-up of a fifth")
+    parser.add_argument("--seconds", type=int, default=10, help="load per figure, after a warm-up of a fifth")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="10k objects, 3 s per figure: a smoke run")
     args = parser.parse_args()
     counts = [10_000] if args.quick else [int(value) for value in args.objects.split(",")]
     if args.quick:
-        args.seconds = 3.0
+        args.seconds = 3
     args.wrk = shutil.which("wrk")
     if args.wrk is None:
         parser.error("wrk is needed to load the servers: apt-get install wrk")

@@ -17,7 +17,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models.lookups import Lookup
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -294,13 +295,26 @@ def _label_matches_first(resources: ResourceQuerySet, indexed: Q) -> ResourceQue
     jsonb containment comes from a histogram of a hundred sampled `labels` values: a value that happens to be in
     the sample is estimated at 1 % of the table, and the walk then reads most of it (0.4-0.7 s at 1M rows, for a
     page of 140 matches). Asked alone, the index answers in about a millisecond; up to LABEL_MATCHES_RESOLVED
-    matches the page is then read by id (`id IN (...)`, exact whatever the statistics say). A selector matching
+    matches the page is then read by id (`id = ANY(...)`, exact whatever the statistics say). A selector matching
     more (`env=prod`) fills a page quickly in id order, which the planner then rightly prefers.
     """
     # Unordered: in id order, the probe could itself be planned as the walk.
     matches = Resource.objects.filter(indexed).order_by().values_list("id", flat=True)
     ids = list(matches[: LABEL_MATCHES_RESOLVED + 1])
-    return resources if len(ids) > LABEL_MATCHES_RESOLVED else resources.filter(pk__in=ids)
+    return resources if len(ids) > LABEL_MATCHES_RESOLVED else resources.filter(_AnyOf(F("pk"), ids))
+
+
+class _AnyOf(Lookup):
+    """`lhs = ANY(%s)`, the values as one array parameter: what `__in` means to PostgreSQL, without the ORM
+    preparing, and the driver quoting, each of hundreds of ids as a parameter of its own (a third of a
+    millisecond per page of a label selector)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
 
 
 def resource_for(user: Any, *, cluster: Cluster | None, kind: str, name: str, namespace: str | None = None) -> Resource:

@@ -34,6 +34,7 @@ from control_plane.api.inventory_serializers import (
     ResourceTypeSerializer,
     SyncRunSerializer,
     TreeNodeSerializer,
+    summary_rows,
 )
 from control_plane.choices import HealthChoices, ResourceCategoryChoices, SyncModeChoices
 from control_plane.models import Resource, ResourceChange, ResourceType, SyncRun
@@ -338,18 +339,14 @@ class ResourceViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         return selectors.resource_by_id(self.request.user, self.kwargs["pk"])
 
     def list(self, request: Request) -> Response:
-        fields = _fields_param(request)
-        columns = ResourceSummarySerializer.columns(fields)
-        masking = "failing_message" in fields
-        if masking:
-            columns.append("failing_id")
-        page = self.paginate_queryset(self.get_queryset().values(*columns))
-        if masking and page:
-            hidden = selectors.hidden_failing_ids(request.user, (row["failing_id"] for row in page))
-            for row in page:
-                if row["failing_id"] in hidden:
-                    row["failing_message"] = selectors.HIDDEN_FAILURE_MESSAGE
-        return self.get_paginated_response(ResourceSummarySerializer(page, many=True, fields=fields).data)
+        rows = summary_rows(_fields_param(request))
+        resources = self.get_queryset()
+        with rows.reading(resources):
+            page = self.paginate_queryset(rows.of(resources)) or []
+        hidden: set[int] = set()
+        if "failing_message" in rows.fields and page:
+            hidden = selectors.hidden_failing_ids(request.user, (row.failing_id for row in page))
+        return self.get_paginated_response(rows.write(page, hidden))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         resource = self.get_object()

@@ -13,9 +13,11 @@ log is a Redis sorted set checked and appended by one script: one round trip of 
 from __future__ import annotations
 
 import secrets
+import weakref
 from typing import Any
 
 from django.core.cache import cache
+from redis.commands.core import Script
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -32,6 +34,22 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return tostring(tonumber(oldest[2]) + period - now)
 """
+
+
+# The script on a client of each cache backend's connection pool for writes (see `_sliding_window`).
+_scripts: weakref.WeakKeyDictionary[Any, Script] = weakref.WeakKeyDictionary()
+
+
+def _sliding_window(key: str) -> Script:
+    """The sliding-window script, on the Redis client the cache writes `key` with. Made once per cache backend:
+    Django's Redis cache builds a new client (with its table of reply callbacks) on every `get_client`, which
+    cost as much CPU as the script's whole round trip; the client is only a handle on the backend's connection
+    pool for writes, the same one every time."""
+    backend = cache._cache  # type: ignore[attr-defined]  # a script needs the Redis client itself
+    script = _scripts.get(backend)
+    if script is None:
+        script = _scripts[backend] = backend.get_client(key, write=True).register_script(_SLIDING_WINDOW)
+    return script
 
 
 class TokenRateThrottle(SimpleRateThrottle):
@@ -53,14 +71,12 @@ class TokenRateThrottle(SimpleRateThrottle):
         self.scope = self.rate_scope(request)
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        if self.rate is None:
+        if self.num_requests is None or self.duration is None:  # no rate for this caller
             return True
         key = cache.make_and_validate_key(self.get_cache_key(request, view))
-        client = cache._cache.get_client(key, write=True)  # type: ignore[attr-defined]  # the one script call
-        script = client.register_script(_SLIDING_WINDOW)
         now = self.timer()
         member = f"{now!r}:{secrets.token_hex(4)}"  # unique: two requests in the same microsecond both count
-        wait = float(script(keys=[key], args=[repr(now), self.duration, self.num_requests, member]))
+        wait = float(_sliding_window(key)(keys=[key], args=[repr(now), self.duration, self.num_requests, member]))
         self.retry_after = None if wait < 0 else wait
         return self.retry_after is None
 
