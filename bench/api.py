@@ -79,6 +79,7 @@ from sync import (
 
 from control_plane.sandbox.apiserver import ApiServer
 from control_plane.sandbox.crossplane_kinds import PLATFORM_GROUP, crossplane_crds
+from control_plane.sandbox.package import platform_xrds
 from control_plane.sandbox.runner import Sandbox
 
 if TYPE_CHECKING:  # devplat's side is imported once Django is set up
@@ -205,7 +206,8 @@ def _serve(count: int, conn: Connection) -> None:
     """The child: load the objects (the CRDs first), serve them until told to stop."""
     api = ApiServer()
     started = time.perf_counter()
-    api.bulk_load(itertools.chain(crossplane_crds(), *(type_objects(count, key, None) for key in TYPES)))
+    objects = (type_objects(count, key, None) for key in TYPES)
+    api.bulk_load(itertools.chain(crossplane_crds(), platform_xrds(), *objects))
     loaded = time.perf_counter() - started
     with Sandbox(api) as sandbox:
         conn.send((sandbox.port, loaded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
@@ -248,7 +250,7 @@ class SandboxProcess:
 def discovery_server() -> Iterator[str]:
     """A sandbox serving only the CRDs, so that each cluster's types are found by the sync's own discovery."""
     api = ApiServer()
-    api.bulk_load(crossplane_crds())
+    api.bulk_load([*crossplane_crds(), *platform_xrds()])
     with Sandbox(api) as sandbox:
         yield sandbox.url
 
