@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from control_plane.choices import EnvironmentChoices, RequestStatusChoices
@@ -179,6 +179,8 @@ def capability_request(
         capability=capability, name=name, team=team, parameters=parameters, environment=environment,
         namespace=namespace, cluster=cluster, depends_on=list(depends_on),
     )  # fmt: skip
+    owner = team_for(user, team)
+    _require_writer(user, owner)
     if idempotency_key and not dry_run:
         earlier = ProvisioningRequest.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
         if earlier is not None:
@@ -187,8 +189,6 @@ def capability_request(
                     {"Idempotency-Key": "This key was used for a different request; use a new key for a new request."}
                 )
             return Outcome(request=earlier, object=earlier.rendered, warnings=earlier.warnings, replayed=True)
-    owner = team_for(user, team)
-    _require_writer(user, owner)
     _check_environment(environment)
     if not NAME.match(name or ""):
         raise ValidationError(
@@ -214,6 +214,37 @@ def capability_request(
     if dry_run:
         stored = kube.apply(target, offer, obj, dry_run=True)
         return Outcome(request=None, object=stored, warnings=warnings, waiting_for=dependencies.unmet(needs))
+    try:
+        return _record_and_apply(
+            user=user, offer=offer, owner=owner, target=target, namespace=target_namespace, name=name,
+            environment=environment, parameters=parameters, spec=spec, needs=needs, warnings=warnings,
+            idempotency_key=idempotency_key, digest=digest,
+        )  # fmt: skip
+    except IntegrityError:
+        # A concurrent request took the name, or the same Idempotency-Key, between the checks above and the insert.
+        raise Conflict(
+            f"Another request for {offer.kind}/{name} in {target_namespace}, or with this Idempotency-Key, is being "
+            "made right now; look it up, or retry in a moment."
+        ) from None
+
+
+def _record_and_apply(
+    *,
+    user: Any,
+    offer: Offer,
+    owner: Team,
+    target: Cluster,
+    namespace: str,
+    name: str,
+    environment: str,
+    parameters: dict[str, Any],
+    spec: dict[str, Any],
+    needs: list[ProvisioningRequest],
+    warnings: list[str],
+    idempotency_key: str,
+    digest: str,
+) -> Outcome:
+    """Insert the request, apply it now or leave it waiting, and audit it: one transaction."""
     with transaction.atomic():
         request = ProvisioningRequest.objects.create(
             team=owner,
@@ -221,7 +252,7 @@ def capability_request(
             capability=offer.name,
             api_version=offer.api_version,
             kind=offer.kind,
-            namespace=target_namespace,
+            namespace=namespace,
             name=name,
             environment=environment,
             parameters=parameters,
@@ -233,7 +264,7 @@ def capability_request(
         )
         request.depends_on.set(needs)
         request.rendered = render(
-            offer, team=owner.name, environment=environment, namespace=target_namespace, name=name, spec=spec,
+            offer, team=owner.name, environment=environment, namespace=namespace, name=name, spec=spec,
             request_id=request.pk,
         )  # fmt: skip
         request.waiting_for = dependencies.unmet(needs)
