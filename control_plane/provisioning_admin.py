@@ -55,12 +55,17 @@ class CapabilityAdmin(ReadOnlyAdmin):
         return pretty_json(capability_of(obj)["schema"])
 
 
+STATE = "_request_state"  # where a listed request carries its state (the admin instance is shared by all requests)
+
+
 class RequestChangeList(ChangeList):
     """Computes the page's states (phase, synced composite) in one query once the page is known."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        self.model_admin.states = states_for(self.result_list)  # type: ignore[attr-defined]
+        states = states_for(self.result_list)
+        for listed in self.result_list:
+            setattr(listed, STATE, states[listed.pk])
 
 
 class RequestAddForm(forms.ModelForm):
@@ -110,7 +115,6 @@ class ProvisioningRequestAdmin(admin.ModelAdmin):
     search_fields = ("name", "namespace", "capability")
     list_select_related = ("team", "cluster")
     actions = ["advance_now", "delete_through_devplat"]
-    states: dict[int, RequestState]
     detail = (
         "capability",
         "kind",
@@ -157,8 +161,11 @@ class ProvisioningRequestAdmin(admin.ModelAdmin):
         return False  # the action below deletes through devplat, composite first
 
     def _state(self, obj: ProvisioningRequest) -> RequestState:
-        states = getattr(self, "states", {})
-        return states[obj.pk] if obj.pk in states else states_for([obj])[obj.pk]
+        state = getattr(obj, STATE, None)
+        if state is None:
+            state = states_for([obj])[obj.pk]
+            setattr(obj, STATE, state)
+        return state
 
     @admin.display(description="phase")
     def phase(self, obj: ProvisioningRequest) -> str:
