@@ -24,7 +24,7 @@ from mcp_types import ToolAnnotations
 from starlette.types import Message
 
 from control_plane.mcp.audit import audit_tool_calls
-from control_plane.mcp.tools import SCOPE_KEY, TOOLS, Caller
+from control_plane.mcp.tools import SCOPE_KEY, TOOLS, WRITING_TOOLS, Caller
 
 # Where the SDK's app routes internally; the public URL is Django's.
 ENDPOINT = "/mcp"
@@ -35,16 +35,17 @@ INSTRUCTIONS = (
     "devplat knows the Kubernetes and Crossplane resources of the platform's clusters, as your token's owner may "
     "see them. Find things with search_resources (health=degraded shows what is broken); ask explain_health why "
     "one is not ready and resource_tree what it is made of; follow what changes with changes_since and its "
-    "cursor; list_capabilities shows what can be provisioned. Answers are compact JSON; ids link them."
+    "cursor; list_capabilities shows what can be provisioned and request_capability requests it (a dry run unless "
+    "dry_run=false; provision-scoped tokens only). Answers are compact JSON; ids link them."
 )
 
 server: MCPServer[Any] = MCPServer(
     name="devplat", title="devplat platform state", instructions=INSTRUCTIONS, middleware=[audit_tool_calls]
 )
 for tool in TOOLS:
-    server.add_tool(
-        tool, annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False), structured_output=False
-    )
+    writes = tool in WRITING_TOOLS
+    hints = ToolAnnotations(read_only_hint=not writes, destructive_hint=False, open_world_hint=writes)
+    server.add_tool(tool, annotations=hints, structured_output=False)
 
 # A stateless app starts and stops its session manager for every request; those INFO lines would be noise.
 for noisy in ("mcp.server.streamable_http_manager", "mcp.server.streamable_http"):

@@ -30,9 +30,11 @@ from pydantic import Field
 from control_plane import selectors
 from control_plane.choices import HealthChoices
 from control_plane.models import Resource, ResourceChange
+from control_plane.provisioning import services
+from control_plane.provisioning.status import states_for
 from control_plane.tree import HEAVY_FIELDS, TreeNode
 from devplat.core.actor import Actor, acting
-from devplat.core.errors import NotFound
+from devplat.core.errors import Conflict, Forbidden, NotFound, Unavailable
 
 SCOPE_KEY = "devplat.caller"
 
@@ -57,6 +59,7 @@ class Caller:
 
     user: Any
     actor: Actor
+    may_provision: bool = False  # the token's scope allows requesting capabilities
 
 
 # --- running a tool --------------------------------------------------------------------------------------------------
@@ -70,8 +73,8 @@ def caller_of(request: Any) -> Caller:
     return caller
 
 
-def _error_text(exc: NotFound | ValidationError) -> str:
-    if isinstance(exc, NotFound):
+def _error_text(exc: NotFound | ValidationError | Conflict | Forbidden | Unavailable) -> str:
+    if not isinstance(exc, ValidationError):
         return str(exc)
     if hasattr(exc, "error_dict"):
         return "Invalid arguments: " + "; ".join(f"{key}: {' '.join(msgs)}" for key, msgs in exc.message_dict.items())
@@ -82,7 +85,7 @@ def _run(caller: Caller, work: Callable[[Any], dict[str, Any]]) -> str:
     with acting(caller.actor):
         try:
             result = work(caller.user)
-        except (NotFound, ValidationError) as exc:
+        except (NotFound, ValidationError, Conflict, Forbidden, Unavailable) as exc:
             raise ToolError(_error_text(exc)) from None
         except OperationalError as exc:
             if not isinstance(exc.__cause__, QueryCanceled):  # the statement timeout (R17), as the API's 503
@@ -555,6 +558,93 @@ async def list_capabilities(
     return await answer(ctx, work)
 
 
+async def request_capability(
+    ctx: Context,
+    capability: Annotated[
+        str, Field(description="The capability: Database, databases or databases.platform.devplat.io.")
+    ],
+    name: Annotated[str, Field(description="The new instance's name (lowercase letters, digits and '-').")],
+    team: Annotated[str, Field(description="The requesting team; the token's owner must be one of its developers.")],
+    parameters: Annotated[
+        dict[str, Any] | None,
+        Field(description="The capability's parameters (list_capabilities with name= shows its schema)."),
+    ] = None,
+    environment: Annotated[
+        str, Field(description="dev, staging or prod: the policies and compositions depend on it.")
+    ] = "dev",
+    depends_on: Annotated[
+        list[str] | None,
+        Field(description="Requests of the same team to wait for, as Kind/name (an App on its Database)."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        Field(description="True (the default) checks everything and creates nothing; false really requests."),
+    ] = True,
+) -> str:
+    """Request a capability instance (a Database, an App, ...) for a team, dry run first by default.
+
+    The parameters are checked against the capability's schema (types, enums, defaults, CEL rules) and the
+    admission policies, and the cluster answers a server-side dry run: the answer is the object as it would be
+    stored, or the error naming the field, rule or policy. With dry_run=false the composite is applied into the
+    team's namespace and the request answered with its id and phase; follow it with search_resources or
+    changes_since. Needs a token with the provision scope.
+    """
+    caller = caller_of(ctx.request_context.request)
+    if not caller.may_provision:
+        raise ToolError("This token may only read. Requesting needs a token with the provision scope.")
+
+    def work(user: Any) -> dict[str, Any]:
+        outcome = services.capability_request(
+            user=user,
+            capability=capability,
+            name=name,
+            team=team,
+            parameters=parameters or {},
+            environment=environment,
+            depends_on=depends_on or (),
+            dry_run=dry_run,
+        )
+        if outcome.request is None:
+            metadata = outcome.object.get("metadata") or {}
+            return _compact(
+                {
+                    "dry_run": True,
+                    "object": {
+                        "apiVersion": outcome.object.get("apiVersion"),
+                        "kind": outcome.object.get("kind"),
+                        "namespace": metadata.get("namespace"),
+                        "name": metadata.get("name"),
+                        "spec": _document(outcome.object.get("spec"), what="The spec"),
+                    },
+                    "warnings": outcome.warnings,
+                    "waiting_for": outcome.waiting_for,
+                    "hint": "Nothing was created. Call again with dry_run=false to request it.",
+                }
+            )
+        request = outcome.request
+        state = states_for([request])[request.pk]
+        path = f"/api/v1/capabilities/{request.capability}/requests/{request.pk}/"
+        return _compact(
+            {
+                "request": {
+                    "id": request.pk,
+                    "kind": request.kind,
+                    "name": request.name,
+                    "namespace": request.namespace,
+                    "cluster": request.cluster.name,
+                    "status": request.status,
+                    "phase": state.phase,
+                    "message": _clip(state.message),
+                    "waiting_for": request.waiting_for,
+                },
+                "warnings": outcome.warnings,
+                "hint": f"Follow it with GET {path} or changes_since.",
+            }
+        )
+
+    return await answer(ctx, work)
+
+
 TOOLS: list[Callable[..., Any]] = [
     search_resources,
     get_resource,
@@ -562,4 +652,7 @@ TOOLS: list[Callable[..., Any]] = [
     resource_tree,
     changes_since,
     list_capabilities,
+    request_capability,
 ]
+# The tools that change the platform (the others only read).
+WRITING_TOOLS = frozenset({request_capability})

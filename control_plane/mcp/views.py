@@ -25,7 +25,8 @@ from identity.authentication import TokenAuthentication
 class McpView(APIView):
     # Tokens only: MCP clients send a bearer token, and without sessions there is no CSRF to defend against.
     authentication_classes = [TokenAuthentication]
-    # Every MCP message is a POST, and every tool reads: a `read` token may use them all.
+    # Every MCP message is a POST: a `read` token may use the reading tools; request_capability checks for
+    # `provision` itself.
     write_scope = "read"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -33,4 +34,5 @@ class McpView(APIView):
         note_caller(request, Face.MCP)  # the audit rows the tools write name this user and token
 
     def post(self, request: Request) -> HttpResponse:
-        return respond(request._request, Caller(user=request.user, actor=current_actor()))
+        may_provision = bool(getattr(request.auth, "allows", lambda scope: False)("provision"))
+        return respond(request._request, Caller(user=request.user, actor=current_actor(), may_provision=may_provision))

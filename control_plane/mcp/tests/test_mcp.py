@@ -48,6 +48,7 @@ TOOL_NAMES = {
     "resource_tree",
     "changes_since",
     "list_capabilities",
+    "request_capability",
 }
 
 
@@ -145,14 +146,15 @@ def names(answer: Answer) -> set[str]:
 # --- the tool list ---------------------------------------------------------------------------------------------------
 
 
-def test_list_tools_shows_the_six_read_only_tools_with_descriptions_and_input_schemas(world, mcp_url):
+def test_list_tools_shows_the_tools_with_descriptions_input_schemas_and_which_one_writes(world, mcp_url):
     listed = session(mcp_url, token(world, "developer"), lambda client: client.list_tools())
     by_name = {tool.name: tool for tool in listed.tools}
     assert set(by_name) == TOOL_NAMES
     for tool in by_name.values():
         assert len(tool.description) > 80, tool.name
         assert tool.input_schema["type"] == "object"
-        assert tool.annotations.read_only_hint is True
+        assert tool.annotations.read_only_hint is (tool.name != "request_capability")
+        assert tool.annotations.destructive_hint is False
         assert "ctx" not in tool.input_schema["properties"]
     search = by_name["search_resources"].input_schema["properties"]
     assert "Kubernetes label selector" in search["label_selector"]["description"]
