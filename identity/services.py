@@ -263,12 +263,11 @@ def _token_with_owner(key_id: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
+    db = ApiToken.objects.db
     token_fields = [field.attname for field in ApiToken._meta.concrete_fields]
-    owner_model = ApiToken._meta.get_field("owner").related_model
-    token = ApiToken.from_db(ApiToken.objects.db, token_fields, row[: len(token_fields)])
-    token.owner = owner_model.from_db(
-        ApiToken.objects.db, [field.attname for field in owner_model._meta.concrete_fields], row[len(token_fields) :]
-    )
+    owner_fields = [field.attname for field in User._meta.concrete_fields]  # the owner FK's model (AUTH_USER_MODEL)
+    token = ApiToken.from_db(db, token_fields, row[: len(token_fields)])
+    token.owner = User.from_db(db, owner_fields, row[len(token_fields) :])
     return token
 
 
