@@ -95,8 +95,17 @@ def _placement(offer: Offer, team: Team, namespace: str | None, cluster: str | N
     return namespace, clusters[0]
 
 
-def _admission(offer: Offer, obj: dict[str, Any], *, team: Team, environment: str, user: Any) -> list[str]:
-    """Evaluate the admission policies: a denial lists every violated policy; the warnings are returned."""
+@dataclass(frozen=True)
+class Admitted:
+    """What the admission policies said of an allowed request: warn-mode messages for the requester, and every
+    violation that did not deny it (warn and audit mode) for the audit log."""
+
+    warnings: list[str]
+    findings: list[str]
+
+
+def _admission(offer: Offer, obj: dict[str, Any], *, team: Team, environment: str, user: Any) -> Admitted:
+    """Evaluate the admission policies: a denial lists every violated policy."""
     result = policy_evaluate_admission(
         obj=obj,
         capability=offer.name,
@@ -108,7 +117,13 @@ def _admission(offer: Offer, obj: dict[str, Any], *, team: Team, environment: st
     if result.denied:
         messages = [f"{v.policy}: {v.message}" for v in result.violations if v.mode == "enforce"]
         raise ValidationError({"policies": messages})
-    return list(result.warnings)
+    findings = [f"{v.policy} ({v.mode}): {v.message}" for v in result.violations]
+    return Admitted(warnings=list(result.warnings), findings=findings)
+
+
+def _audited(snapshot: dict[str, Any], admitted: Admitted) -> dict[str, Any]:
+    """A request's audit snapshot with the policy violations that did not deny it, when there were any."""
+    return {**snapshot, "policy_findings": admitted.findings} if admitted.findings else snapshot
 
 
 def _digest(**request: Any) -> str:
@@ -210,14 +225,15 @@ def capability_request(
     spec = admit_parameters(offer, name=name, namespace=target_namespace, parameters=parameters)
     needs = dependencies.resolve(team=owner, cluster=target, references=depends_on)
     obj = render(offer, team=owner.name, environment=environment, namespace=target_namespace, name=name, spec=spec)
-    warnings = _admission(offer, obj, team=owner, environment=environment, user=user)
+    admitted = _admission(offer, obj, team=owner, environment=environment, user=user)
+    warnings = admitted.warnings
     if dry_run:
         stored = kube.apply(target, offer, obj, dry_run=True)
         return Outcome(request=None, object=stored, warnings=warnings, waiting_for=dependencies.unmet(needs))
     try:
         return _record_and_apply(
             user=user, offer=offer, owner=owner, target=target, namespace=target_namespace, name=name,
-            environment=environment, parameters=parameters, spec=spec, needs=needs, warnings=warnings,
+            environment=environment, parameters=parameters, spec=spec, needs=needs, admitted=admitted,
             idempotency_key=idempotency_key, digest=digest,
         )  # fmt: skip
     except IntegrityError:
@@ -240,7 +256,7 @@ def _record_and_apply(
     parameters: dict[str, Any],
     spec: dict[str, Any],
     needs: list[ProvisioningRequest],
-    warnings: list[str],
+    admitted: Admitted,
     idempotency_key: str,
     digest: str,
 ) -> Outcome:
@@ -257,7 +273,7 @@ def _record_and_apply(
             environment=environment,
             parameters=parameters,
             connection_secret=offer.secret_for(name),
-            warnings=warnings,
+            warnings=admitted.warnings,
             created_by=user,
             idempotency_key=idempotency_key,
             request_digest=digest,
@@ -270,10 +286,10 @@ def _record_and_apply(
         request.waiting_for = dependencies.unmet(needs)
         stored = request.rendered if request.waiting_for else _apply(request, offer)
         request.save()
-        audit_record(action="provisioning.request.create", target=request, after=_snapshot(request))
+        audit_record(action="provisioning.request.create", target=request, after=_audited(_snapshot(request), admitted))
         if request.waiting_for:
             _advance_soon(request)
-    return Outcome(request=request, object=stored, warnings=warnings, waiting_for=request.waiting_for)
+    return Outcome(request=request, object=stored, warnings=admitted.warnings, waiting_for=request.waiting_for)
 
 
 def _advance_soon(request: ProvisioningRequest) -> None:
@@ -318,7 +334,8 @@ def provisioning_request_update(
         offer, team=request.team.name, environment=environment, namespace=request.namespace, name=request.name,
         spec=spec, request_id=request.pk,
     )  # fmt: skip
-    warnings = _admission(offer, obj, team=request.team, environment=environment, user=user)
+    admitted = _admission(offer, obj, team=request.team, environment=environment, user=user)
+    warnings = admitted.warnings
     needs = None
     if depends_on is not None:
         needs = dependencies.resolve(
@@ -336,7 +353,8 @@ def provisioning_request_update(
         if locked.status != RequestStatusChoices.WAITING:
             stored = _apply(locked, offer)
         locked.save()
-        audit_record(action="provisioning.request.update", target=locked, before=before, after=_snapshot(locked))
+        after = _audited(_snapshot(locked), admitted)
+        audit_record(action="provisioning.request.update", target=locked, before=before, after=after)
     return Outcome(request=locked, object=stored, warnings=warnings, waiting_for=locked.waiting_for)
 
 

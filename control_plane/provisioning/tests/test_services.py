@@ -220,3 +220,24 @@ def test_delete_removes_the_composite_and_is_refused_while_others_depend_on_it(p
     assert database.status == RequestStatusChoices.DELETED
     assert AuditEvent.objects.filter(action="provisioning.request.delete").count() == 2
     _request(platform)  # the name is free again
+
+
+def test_policy_violations_that_do_not_deny_are_kept_in_the_audit_event(platform: Platform):
+    from governance.services import policy_create
+
+    with acting(actor_for(platform.admin, face=Face.CLI)):
+        policy_create(
+            name="large-databases-are-reviewed",
+            expression="object.spec.size != 'large'",
+            message="Large databases are reviewed monthly for cost.",
+            mode="audit",
+            kinds=["Database"],
+        )
+
+    outcome = _request(platform, parameters={"size": "large"})
+
+    assert outcome.warnings == []  # audit mode neither denies nor warns the requester
+    event = AuditEvent.objects.get(action="provisioning.request.create")
+    assert event.after["policy_findings"] == [
+        "large-databases-are-reviewed (audit): Large databases are reviewed monthly for cost."
+    ]
