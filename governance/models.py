@@ -8,17 +8,11 @@ from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 
 from devplat.core.actor import Face
+from devplat.core.validators import DNS_LABEL, dns_label
 from governance.choices import PolicyModeChoices
-
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
-dns_label = RegexValidator(
-    rf"\A{_DNS_LABEL}\Z",
-    "Use a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63.",
-)
 
 
 class AuditEvent(models.Model):
@@ -56,10 +50,10 @@ class AuditEvent(models.Model):
 
 # What each target list holds, how to recognise it and how to say so.
 _TARGETS = {
-    "capabilities": (re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})+"), "an XRD name (databases.platform.devplat.io)"),
+    "capabilities": (re.compile(rf"{DNS_LABEL}(\.{DNS_LABEL})+"), "an XRD name (databases.platform.devplat.io)"),
     "kinds": (re.compile(r"[A-Z][A-Za-z0-9]{0,62}"), "a kind in CamelCase (Database)"),
-    "teams": (re.compile(_DNS_LABEL), "a team name, a DNS label (payments)"),
-    "environments": (re.compile(_DNS_LABEL), "an environment name, a DNS label (prod)"),
+    "teams": (re.compile(DNS_LABEL), "a team name, a DNS label (payments)"),
+    "environments": (re.compile(DNS_LABEL), "an environment name, a DNS label (prod)"),
 }
 
 

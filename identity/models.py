@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from devplat.core.validators import dns_label
 from identity.choices import SCOPE_RANK, MembershipRoleChoices, TokenScopeChoices
 from identity.querysets import ApiTokenQuerySet, MembershipQuerySet, NamespaceOwnershipQuerySet, TeamQuerySet
-
-dns_label = RegexValidator(
-    r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
-    "Use a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63.",
-)
 
 
 class Team(models.Model):

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from control_plane.kube.kubeconfig import KUBECONFIG_MAX_CHARS, TOKEN_MAX_CHARS
 from control_plane.models import Cluster
-from identity.models import dns_label
+from devplat.core.validators import dns_label
 
 CREDENTIAL_FIELDS = ("kubeconfig", "context", "server", "token", "ca_data")
 

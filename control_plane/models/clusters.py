@@ -12,7 +12,7 @@ from control_plane import credentials
 from control_plane.choices import ClusterAuthMethodChoices
 from control_plane.kube.credentials import ClusterCredentials
 from control_plane.querysets import ClusterQuerySet
-from identity.models import dns_label
+from devplat.core.validators import dns_label
 
 # Kubernetes label syntax: an optional DNS-subdomain prefix and "/", a name of up to 63 characters; values likewise.
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")

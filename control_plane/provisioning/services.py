@@ -29,13 +29,14 @@ from control_plane.provisioning.parameters import admit_parameters
 from control_plane.provisioning.render import render
 from devplat.core.errors import Conflict, Forbidden, NotFound
 from devplat.core.querysets import is_platform_admin
+from devplat.core.validators import DNS_LABEL
 from governance.policies import policy_evaluate_admission
 from governance.services import audit_record
 from identity.choices import MembershipRoleChoices
 from identity.models import Membership, NamespaceOwnership, Team
 from identity.selectors import team_for
 
-NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+NAME = re.compile(rf"\A{DNS_LABEL}\Z")
 WRITERS = (MembershipRoleChoices.DEVELOPER, MembershipRoleChoices.ADMIN)
 
 

@@ -5,8 +5,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from devplat.core.validators import dns_label
 from identity.choices import MembershipRoleChoices, TokenScopeChoices
-from identity.models import ApiToken, Membership, NamespaceOwnership, Team, dns_label
+from identity.models import ApiToken, Membership, NamespaceOwnership, Team
 
 
 class MembershipSerializer(serializers.ModelSerializer):
