@@ -52,15 +52,13 @@ class ProvisioningRequestQuerySet(RestrictedQuerySet):
     account is a developer); viewers only read. Platform admins do anything (handled by `restrict`)."""
 
     def restrict_for(self, user: Any, action: str) -> Self:
-        from identity.choices import MembershipRoleChoices
+        from identity.choices import PROVISIONING_ROLES
         from identity.models import Membership, Team
 
         if action == "view":
             teams = Team.objects.granted_pks(user, "view")
             return self.all() if teams is None else self.filter(team_id__in=teams)
-        writers = Membership.objects.filter(
-            user=user, role__in=(MembershipRoleChoices.DEVELOPER, MembershipRoleChoices.ADMIN)
-        ).values("team_id")
+        writers = Membership.objects.filter(user=user, role__in=PROVISIONING_ROLES).values("team_id")
         return self.filter(team_id__in=writers)
 
     def live(self) -> Self:

@@ -828,7 +828,7 @@ def _with_instances(user: Any, capabilities: list[dict[str, Any]]) -> list[dict[
     return capabilities
 
 
-def _capabilities(user: Any, name: str | None = None) -> list[dict[str, Any]]:
+def _capabilities(user: Any, name: str | None = None, *, counted: bool = True) -> list[dict[str, Any]]:
     xrds = _xrds(user)
     if name is not None:
         xrds = xrds.filter(name=name)
@@ -837,7 +837,8 @@ def _capabilities(user: Any, name: str | None = None) -> list[dict[str, Any]]:
     for xrd in xrds:
         newest.setdefault(xrd.name, xrd)  # ordered newest first per name: the first is the one described
         clusters[xrd.name].append(xrd.cluster.name)
-    return _with_instances(user, [_capability(xrd, sorted(set(clusters[n]))) for n, xrd in newest.items()])
+    described = [_capability(xrd, sorted(set(clusters[n]))) for n, xrd in newest.items()]
+    return _with_instances(user, described) if counted else described
 
 
 def capabilities_for(user: Any) -> list[dict[str, Any]]:
@@ -854,6 +855,12 @@ def capabilities_for(user: Any) -> list[dict[str, Any]]:
     return _capabilities(user)
 
 
+def capabilities_offered(user: Any) -> list[dict[str, Any]]:
+    """The catalog as in `capabilities_for`, without the instance counts (`instances` stays empty): what a request
+    needs to resolve its capability, without the aggregate over every instance on each request."""
+    return _capabilities(user, counted=False)
+
+
 def capability_for(user: Any, name: str) -> dict[str, Any]:
     """One capability by XRD name (`xdatabases.platform.example.org`), as in `capabilities_for`; NotFound otherwise."""
     found = _capabilities(user, name)
@@ -864,6 +871,7 @@ def capability_for(user: Any, name: str) -> dict[str, Any]:
 
 __all__ = [
     "capabilities_for",
+    "capabilities_offered",
     "capability_for",
     "capability_of",
     "changes_after",

@@ -17,4 +17,7 @@ class TokenScopeChoices(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+# The roles that may request, change and delete a team's capability instances (viewers only read them).
+PROVISIONING_ROLES = (MembershipRoleChoices.DEVELOPER, MembershipRoleChoices.ADMIN)
+
 SCOPE_RANK = {TokenScopeChoices.READ: 0, TokenScopeChoices.PROVISION: 1, TokenScopeChoices.ADMIN: 2}

@@ -49,7 +49,7 @@ def offer_for(user: Any, capability: str) -> Offer:
     """The capability named by its XRD name (`databases.platform.devplat.io`), its kind (`Database`, any case) or
     its plural (`databases`), as kubectl reads a type. Ambiguous short names must be given in full."""
     wanted = capability.strip().lower()
-    catalog = selectors.capabilities_for(user)
+    catalog = selectors.capabilities_offered(user)
     exact = [c for c in catalog if c["name"] == wanted]
     found = exact or [c for c in catalog if wanted in (c["kind"].lower(), c["plural"].lower())]
     if not found:

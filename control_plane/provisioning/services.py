@@ -32,12 +32,11 @@ from devplat.core.querysets import is_platform_admin
 from devplat.core.validators import DNS_LABEL
 from governance.policies import policy_evaluate_admission
 from governance.services import audit_record
-from identity.choices import MembershipRoleChoices
+from identity.choices import PROVISIONING_ROLES
 from identity.models import Membership, NamespaceOwnership, Team
 from identity.selectors import team_for
 
 NAME = re.compile(rf"\A{DNS_LABEL}\Z")
-WRITERS = (MembershipRoleChoices.DEVELOPER, MembershipRoleChoices.ADMIN)
 
 
 @dataclass
@@ -53,7 +52,7 @@ class Outcome:
 
 
 def _require_writer(user: Any, team: Team) -> None:
-    if is_platform_admin(user) or Membership.objects.filter(team=team, user=user, role__in=WRITERS).exists():
+    if is_platform_admin(user) or Membership.objects.filter(team=team, user=user, role__in=PROVISIONING_ROLES).exists():
         return
     raise Forbidden(
         f"Only developers and admins of team {team.name} may request, change or delete its capabilities; ask a "
